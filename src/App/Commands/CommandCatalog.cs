@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Vigil.App.Commands;
+
+/// <summary>Every subcommand of the vigil program, one file each.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield break;
+    }
+}
