@@ -20,7 +20,19 @@ public sealed class ObjectMeta
 public readonly record struct ClassifierLabel(string Classifier, int ClassId, string Label, float Confidence);
 
 /// <summary>Identity of a stream inside one pipeline run.</summary>
-public sealed record StreamInfo(int Index, string Name, string Uri, int Width, int Height, double FramesPerSecond, string Codec);
+public sealed record StreamInfo(int Index, string Name, string Uri, int Width, int Height, double FramesPerSecond, string Codec)
+{
+    /// <summary>YUV to RGB matrix signalled by the stream (used when frames stay in NV12).</summary>
+    public ColorMatrix ColorMatrix { get; init; } = ColorMatrix.Bt601;
+}
+
+/// <summary>
+/// Limited-range ("TV") YUV to RGB conversion matrices. With y = Y-16, u = U-128, v = V-128:
+/// BT.601: R = 1.164383*y + 1.596027*v, G = 1.164383*y - 0.391762*u - 0.812968*v, B = 1.164383*y + 2.017232*u;
+/// BT.709: R = 1.164383*y + 1.792741*v, G = 1.164383*y - 0.213249*u - 0.532909*v, B = 1.164383*y + 2.112402*u;
+/// each result clamped to [0, 255] and kept in floating point (not rounded).
+/// </summary>
+public enum ColorMatrix { Bt601, Bt709 }
 
 /// <summary>
 /// One decoded frame travelling through the pipeline: its pixels (a pooled buffer owned by this frame)

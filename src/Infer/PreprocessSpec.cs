@@ -24,9 +24,17 @@ public enum LetterboxAnchor
 
 /// <summary>
 /// How a frame becomes a model input tensor. The CPU preprocessing and the fused GPU kernel both implement
-/// exactly this description, so their outputs can be compared sample by sample:
-/// <c>out[c] = (pixel[c] - Mean[c]) * Scale[c]</c>, with bilinear sampling (pixel centres at +0.5,
-/// edge samples clamped) and <see cref="PadValue"/> (before mean and scale) outside the resized image.
+/// exactly this definition, in 32-bit float, so their outputs can be compared sample by sample:
+/// <list type="number">
+/// <item>Source colour: a BGR24 pixel as is; an NV12 pixel converted with the stream's <see cref="ColorMatrix"/>
+/// from its own Y and the UV pair at (x/2, y/2) (nearest chroma), clamped to [0,255], not rounded.</item>
+/// <item>For model pixel (ox, oy) inside the resized region of <see cref="TransformFor"/>:
+/// <c>sx = (ox - OffsetX + 0.5) / ScaleX - 0.5</c> (likewise sy), clamped to [0, srcW-1] / [0, srcH-1];
+/// <c>x0 = floor(sx), x1 = min(x0+1, srcW-1), fx = sx - x0</c>; value = bilinear blend of the 4 source colours
+/// <c>(1-fy)*((1-fx)*p00 + fx*p10) + fy*((1-fx)*p01 + fx*p11)</c>. Outside the region: <see cref="PadValue"/>.</item>
+/// <item><c>out[c] = (value[c] - Mean[c]) * Scale[c]</c>, channels in <see cref="Channels"/> order (Mean/Scale
+/// indexed in that output order), written in <see cref="Layout"/> as <see cref="ElementType"/>.</item>
+/// </list>
 /// </summary>
 public sealed record PreprocessSpec
 {
