@@ -108,11 +108,13 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner
                 {
                     result = await processor.ProcessAsync(item, ct).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (_definition.OnError == ErrorPolicy.SkipFrame && ex is not OperationCanceledException)
+                catch (Exception ex)
                 {
+                    // The item failed inside this stage: its buffers go back to their pool either way.
+                    item.Dispose();
+                    if (_definition.OnError != ErrorPolicy.SkipFrame || ex is OperationCanceledException) throw;
                     Metrics.RecordError();
                     _bus.Publish(PipelineEventKind.StageError, Name, $"item dropped: {ex.Message}");
-                    item.Dispose();
                     continue;
                 }
                 Metrics.Record(t0, Stopwatch.GetTimestamp(), frames);
