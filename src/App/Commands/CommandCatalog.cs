@@ -9,5 +9,7 @@ internal static class CommandCatalog
     {
         yield return RunCommand.Create();
         yield return ValidateCommand.Create();
+        yield return EvalMotCommand.Create();
+        yield return TrackCommand.Create();
     }
 }
