@@ -16,9 +16,12 @@ public static class PipelineHost
     public const int ExitPartial = 3;
 
     public static async Task<(int ExitCode, PipelineResult Result)> RunAsync(
-        PipelineConfig config, PipelineComponents components, TextWriter log, CancellationToken stop)
+        PipelineConfig config, TextWriter log, CancellationToken stop)
     {
-        var pipeline = new VideoPipeline(config, components);
+        var bus = new PipelineEventBus();
+        // Builds the stages (opens the model) before any source starts: a bad model stops here with one line.
+        var components = PipelineComponentsFactory.Create(config, bus);
+        var pipeline = new VideoPipeline(config, components, bus);
         var started = DateTime.UtcNow;
         var run = pipeline.RunAsync(stop);
         var events = PumpEventsAsync(pipeline.Events, log);
