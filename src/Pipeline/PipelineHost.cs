@@ -34,7 +34,8 @@ public static class PipelineHost
         await periodic.ConfigureAwait(false);
         await events.ConfigureAwait(false);
 
-        await log.WriteLineAsync(PerformanceReport.Format(result.Stages, result.Elapsed, result.FramesOut)).ConfigureAwait(false);
+        if (result.FramesOut > 0)
+            await log.WriteLineAsync(PerformanceReport.Format(result.Stages, result.Elapsed, result.FramesOut)).ConfigureAwait(false);
         if (config.Sinks.ReportPath is { } path) PerformanceReport.WriteJson(path, result);
         foreach (var s in result.Sources.Where(s => s.Outcome == Stages.SourceOutcome.Failed))
             await log.WriteLineAsync($"source {s.Name} failed: {s.Failure}").ConfigureAwait(false);
