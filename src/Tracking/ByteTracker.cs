@@ -67,7 +67,7 @@ public sealed class ByteTracker : TrackerBase
         // Stage 1: high-score detections against tracked + lost tracks (all predicted).
         var pool = new List<Track>(confirmed.Count + _lost.Count);
         pool.AddRange(confirmed);
-        foreach (var t in _lost) if (!confirmed.Contains(t)) pool.Add(t);
+        pool.AddRange(_lost); // tracked and lost lists are disjoint
         foreach (var t in pool)
         {
             if (t.State != State.Tracked) t.Filter.FreezeSizeVelocity();
