@@ -19,7 +19,7 @@ public static class TrackerBenchmark
         var data = Generate(frames, objects, seed: 42);
         long totalDetections = data.Sum(f => (long)f.Count);
         Console.WriteLine($"Tracker benchmark: {frames} frames, {totalDetections / (double)frames:0} detections/frame, median of {runs} runs after 1 warm-up");
-        Console.WriteLine($"Machine: {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, load average {LoadAverage()}");
+        Console.WriteLine($"load average before the run: {LoadAverage()} (the dispatcher prints the machine)");
         Console.WriteLine($"{"tracker",-10} {"frames/s",10} {"us/frame",10} {"us/object",10} {"best fps",10} {"tracked %",10}");
         foreach (var kind in new[] { TrackerKind.Iou, TrackerKind.Sort, TrackerKind.ByteTrack })
         {
