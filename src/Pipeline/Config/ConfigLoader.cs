@@ -114,7 +114,9 @@ public static class ConfigLoader
                     NewTrackScore = (float)t.Number("new_track_score", defaults.NewTrackScore, 0, 1),
                     MatchDistance = (float)t.Number("match_distance", defaults.MatchDistance, 0, 1),
                     SecondMatchDistance = (float)t.Number("second_match_distance", defaults.SecondMatchDistance, 0, 1),
+                    UnconfirmedMatchDistance = (float)t.Number("unconfirmed_match_distance", defaults.UnconfirmedMatchDistance, 0, 1),
                     TrackBuffer = t.Integer("track_buffer", defaults.TrackBuffer, 0, 100_000),
+                    ByteTrackMinHits = t.Integer("bytetrack_min_hits", defaults.ByteTrackMinHits, 1, 1000),
                     FuseScore = t.Boolean("fuse_score", defaults.FuseScore),
                     AppearanceWeight = (float)t.Number("appearance_weight", defaults.AppearanceWeight, 0, 1),
                 };
