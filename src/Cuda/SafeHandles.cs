@@ -12,7 +12,7 @@ public abstract class CudaSafeHandle : SafeHandle
 {
     private readonly SafeCudaContextHandle? _context;
 
-    private protected CudaSafeHandle(SafeCudaContextHandle? context) : base(IntPtr.Zero, ownsHandle: true)
+    protected CudaSafeHandle(SafeCudaContextHandle? context) : base(IntPtr.Zero, ownsHandle: true)
     {
         if (context is not null)
         {
@@ -48,7 +48,8 @@ public abstract class CudaSafeHandle : SafeHandle
         return r == CUresult.CUDA_SUCCESS || r == CUresult.CUDA_ERROR_DEINITIALIZED;
     }
 
-    private protected abstract CUresult Destroy(nint value);
+    /// <summary>Destroys the native object; runs only from an explicit Dispose, with the context current.</summary>
+    protected abstract CUresult Destroy(nint value);
 }
 
 /// <summary>A retained primary context of one device (released with cuDevicePrimaryCtxRelease_v2).</summary>
@@ -58,44 +59,44 @@ public sealed class SafeCudaContextHandle : CudaSafeHandle
 
     public int Device { get; }
 
-    private protected override CUresult Destroy(nint value) => Interop.Cuda.PrimaryContextReleaseNoThrow(Device);
+    protected override CUresult Destroy(nint value) => Interop.Cuda.PrimaryContextReleaseNoThrow(Device);
 }
 
 public sealed class SafeCudaStreamHandle : CudaSafeHandle
 {
     internal SafeCudaStreamHandle(SafeCudaContextHandle context) : base(context) { }
-    private protected override CUresult Destroy(nint value) => Interop.Cuda.StreamDestroyNoThrow(value);
+    protected override CUresult Destroy(nint value) => Interop.Cuda.StreamDestroyNoThrow(value);
 }
 
 public sealed class SafeCudaEventHandle : CudaSafeHandle
 {
     internal SafeCudaEventHandle(SafeCudaContextHandle context) : base(context) { }
-    private protected override CUresult Destroy(nint value) => Interop.Cuda.EventDestroyNoThrow(value);
+    protected override CUresult Destroy(nint value) => Interop.Cuda.EventDestroyNoThrow(value);
 }
 
 public sealed class SafeCudaModuleHandle : CudaSafeHandle
 {
     internal SafeCudaModuleHandle(SafeCudaContextHandle context) : base(context) { }
-    private protected override CUresult Destroy(nint value) => Interop.Cuda.ModuleUnloadNoThrow(value);
+    protected override CUresult Destroy(nint value) => Interop.Cuda.ModuleUnloadNoThrow(value);
 }
 
 public sealed class SafeCudaGraphHandle : CudaSafeHandle
 {
     internal SafeCudaGraphHandle(SafeCudaContextHandle context) : base(context) { }
-    private protected override CUresult Destroy(nint value) => Interop.Cuda.GraphDestroyNoThrow(value);
+    protected override CUresult Destroy(nint value) => Interop.Cuda.GraphDestroyNoThrow(value);
 }
 
 public sealed class SafeCudaGraphExecHandle : CudaSafeHandle
 {
     internal SafeCudaGraphExecHandle(SafeCudaContextHandle context) : base(context) { }
-    private protected override CUresult Destroy(nint value) => Interop.Cuda.GraphExecDestroyNoThrow(value);
+    protected override CUresult Destroy(nint value) => Interop.Cuda.GraphExecDestroyNoThrow(value);
 }
 
 /// <summary>Page-locked host memory from cuMemAllocHost_v2.</summary>
 public sealed class SafePinnedHostHandle : CudaSafeHandle
 {
     internal SafePinnedHostHandle(SafeCudaContextHandle context) : base(context) { }
-    private protected override CUresult Destroy(nint value) => Interop.Cuda.MemFreeHostNoThrow(value);
+    protected override CUresult Destroy(nint value) => Interop.Cuda.MemFreeHostNoThrow(value);
 }
 
 /// <summary>
@@ -109,7 +110,7 @@ public sealed class SafeDeviceMemoryHandle : CudaSafeHandle
     internal bool StreamOrdered { get; }
     internal nint FreeStream { get; set; }
 
-    private protected override CUresult Destroy(nint value)
+    protected override CUresult Destroy(nint value)
     {
         if (StreamOrdered && FreeStream != 0)
         {
