@@ -108,6 +108,16 @@ public sealed unsafe class NvdecDecoder : IDisposable
         }
     }
 
+    /// <summary>Parses a chunk of an Annex-B elementary stream with no timestamp (any chunking; the parser finds the pictures).</summary>
+    public void Parse(ReadOnlySpan<byte> data)
+    {
+        fixed (byte* d = data)
+        {
+            var packet = new CUVIDSOURCEDATAPACKET { payload_size = (ulong)data.Length, payload = d };
+            Submit(ref packet);
+        }
+    }
+
     /// <summary>Signals the end of the stream: the parser outputs the pictures it still holds.</summary>
     public void Flush()
     {
