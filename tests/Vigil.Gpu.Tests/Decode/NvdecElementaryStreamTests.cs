@@ -31,7 +31,7 @@ public sealed class NvdecElementaryStreamTests(GpuFixture gpu)
 
     private sealed record Decoded(List<byte[]> Frames, int FrameCount, List<string> Errors, NvdecFormat? Format);
 
-    private Decoded DecodeAll(NvdecCodec codec, byte[] stream, int keep, int chunk = 65536)
+    private Decoded DecodeAll(NvdecCodec codec, byte[] stream, int keep, int chunk = 16384)
     {
         var frames = new List<byte[]>();
         var errors = new List<string>();
