@@ -7,6 +7,9 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
-        yield break;
+        yield return RunCommand.Create();
+        yield return ValidateCommand.Create();
+        yield return EvalMotCommand.Create();
+        yield return TrackCommand.Create();
     }
 }
