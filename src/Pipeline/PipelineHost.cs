@@ -29,7 +29,15 @@ public static class PipelineHost
         var periodic = config.Sinks.ReportInterval > TimeSpan.Zero
             ? PeriodicReportAsync(pipeline, config.Sinks.ReportInterval, started, log, reportStop.Token)
             : Task.CompletedTask;
-        var result = await run.ConfigureAwait(false);
+        PipelineResult result;
+        try
+        {
+            result = await run.ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var owned in components.Owned.Reverse()) owned.Dispose();
+        }
         await reportStop.CancelAsync().ConfigureAwait(false);
         await periodic.ConfigureAwait(false);
         await events.ConfigureAwait(false);

@@ -10,7 +10,11 @@ namespace Vigil.Pipeline;
 public sealed record PipelineComponents(
     Func<SourceConfig, int, IVideoSource> OpenSource,
     IReadOnlyList<StageDefinition<Batch, Batch>> Stages,
-    StageDefinition<Batch, Batch> Sink);
+    StageDefinition<Batch, Batch> Sink)
+{
+    /// <summary>Resources the components share (a CUDA context), disposed after the run.</summary>
+    public IReadOnlyList<IDisposable> Owned { get; init; } = [];
+}
 
 public sealed record SourceResult(string Name, SourceOutcome Outcome, long Frames, long CorruptFrames, string? Failure);
 
