@@ -35,6 +35,7 @@ public sealed class FFmpegVideoSource : IVideoSource
     private long _frameNumber;
     private long _lastPts = long.MinValue;
     private bool _draining;
+    private int _receiveErrors;
     private bool _ended;
 
     private FFmpegVideoSource(MediaDemuxer demuxer, SafeAVCodecContextHandle decoder, StreamInfo info, FFmpegSourceOptions options)
@@ -89,10 +90,19 @@ public sealed class FFmpegVideoSource : IVideoSource
             if (_ended) return ReadResult.Eos;
 
             int rc = FFmpegCodec.ReceiveFrame(_decoder, _frame);
-            if (rc >= 0) return new ReadResult(ReadStatus.Frame, await EmitAsync(ct).ConfigureAwait(false));
+            if (rc >= 0)
+            {
+                _receiveErrors = 0;
+                return new ReadResult(ReadStatus.Frame, await EmitAsync(ct).ConfigureAwait(false));
+            }
             if (rc == FFmpegCodec.AVERROR_EOF) { _ended = true; return ReadResult.Eos; }
             if (rc != FFmpegCodec.EAGAIN)
+            {
+                // A decoder that keeps failing without consuming input would loop forever: that is a fault.
+                if (++_receiveErrors > 1000)
+                    throw new VideoSourceException($"{Info.Name} ({Info.Uri}): decoder keeps failing ({FFmpegCodec.Message(rc)})");
                 return new ReadResult(ReadStatus.CorruptData, Error: $"{Info.Name}: frame {_frameNumber}: decode error ({FFmpegCodec.Message(rc)})");
+            }
 
             if (_draining) { _ended = true; return ReadResult.Eos; }
             DemuxStatus status;
@@ -108,6 +118,7 @@ public sealed class FFmpegVideoSource : IVideoSource
                 continue;
             }
             long pts = _packet.Pts;
+            _receiveErrors = 0;
             rc = FFmpegCodec.SendPacket(_decoder, _packet);
             _packet.Clear();
             if (rc < 0 && rc != FFmpegCodec.EAGAIN)

@@ -6,8 +6,11 @@ namespace Vigil.FFmpeg;
 /// <para>
 /// Sources: 59 = FFmpeg 5.1 headers (Debian 12 libav*-dev, checked by the gcc layout test on CI);
 /// 61 = FFmpeg 7.1 headers (Debian 13 libav*-dev 7.1.5, compiled with gcc);
-/// 60 = FFmpeg 6.x and 62 = FFmpeg 8.x, read from FFmpeg's public headers (AVStream gained av_class and moved codecpar
-/// forward at lavf 60; the lavu 59/60 bumps removed deprecated AVFrame fields before best_effort_timestamp).
+/// 62 = FFmpeg 8.x: the 7.1 headers compiled with the 62/62/60 majors (which drops the FF_API_* fields removed at that
+/// bump), cross-read with FFmpeg 8.x's avformat.h, and run against the real FFmpeg 8.0 libraries on the GPU machine
+/// (load-time self-check passed; vtest.mp4 decoded to BGR bit-identical to FFmpeg 5.1's CLI, H.264/HEVC demux with
+/// Annex B, MP4 writing); 60 = FFmpeg 6.x, from FFmpeg's public headers (AVStream gained av_class and moved codecpar
+/// forward at lavf 60; AVFrame keeps the 5.1 fields before best_effort_timestamp until lavu 59) - not run anywhere yet.
 /// Every table is also checked at load time against the library itself (<see cref="FFmpegLibrary"/>: defaults of a fresh
 /// AVFrame and AVPacket, stream indices and codec parameters of every opened input).
 /// </para>

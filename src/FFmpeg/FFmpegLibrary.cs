@@ -58,24 +58,30 @@ public static partial class FFmpegLibrary
         {
             if (s_loaded is not null) return s_loaded;
             loaded = Load();
+            // The imports resolve through s_resolving while the checks below run; other threads wait on the lock
+            // until the libraries are checked and published.
+            s_resolving = loaded;
+            int level = int.TryParse(Environment.GetEnvironmentVariable("VIGIL_FFMPEG_LOGLEVEL"), out int l) ? l : 8; // AV_LOG_FATAL
+            Interop.AVUtil.av_log_set_level(level);
+            Interop.AVFormat.avformat_network_init();
+            SelfCheck(loaded.Layout);
             s_layout = loaded.Layout;
             Volatile.Write(ref s_loaded, loaded);
+            return loaded;
         }
-        int level = int.TryParse(Environment.GetEnvironmentVariable("VIGIL_FFMPEG_LOGLEVEL"), out int l) ? l : 8; // AV_LOG_FATAL
-        Interop.AVUtil.av_log_set_level(level);
-        Interop.AVFormat.avformat_network_init();
-        SelfCheck(loaded.Layout);
-        return loaded;
     }
+
+    private static Loaded? s_resolving;
 
     private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
+        var libs = Volatile.Read(ref s_loaded) ?? s_resolving ?? Ensure();
         return name switch
         {
-            Interop.Libraries.AVUtil => Ensure().Util,
-            Interop.Libraries.AVCodec => Ensure().Codec,
-            Interop.Libraries.AVFormat => Ensure().Format,
-            Interop.Libraries.SwScale => Ensure().SwScale,
+            Interop.Libraries.AVUtil => libs.Util,
+            Interop.Libraries.AVCodec => libs.Codec,
+            Interop.Libraries.AVFormat => libs.Format,
+            Interop.Libraries.SwScale => libs.SwScale,
             _ => 0,
         };
     }
@@ -214,5 +220,5 @@ public static partial class FFmpegLibrary
     }
 
     internal static FFmpegNotAvailableException LayoutMismatch(FFmpegLayout l, string structName) =>
-        new($"FFmpeg {s_loaded?.Info.ToString() ?? $"libavformat {l.FormatMajor}"}: {structName} layout does not match Vigil's table for libavformat {l.FormatMajor}");
+        new($"FFmpeg {(s_loaded ?? s_resolving)?.Info.ToString() ?? $"libavformat {l.FormatMajor}"}: {structName} layout does not match Vigil's table for libavformat {l.FormatMajor}");
 }
