@@ -7,6 +7,10 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
+        yield return RunCommand.Create();
+        yield return ValidateCommand.Create();
+        yield return EvalMotCommand.Create();
+        yield return TrackCommand.Create();
         yield return BuildCommand.Create();
         yield return InspectCommand.Create();
     }
