@@ -4,6 +4,8 @@ internal static class BenchmarkRegistry
 {
     public static readonly Dictionary<string, Func<string[], int>> All = new()
     {
+        ["engine"] = Engine.EngineBenchmark.Run,
+        ["engine-emit"] = Engine.EngineKernelEmit.Run,
     };
 }
 
