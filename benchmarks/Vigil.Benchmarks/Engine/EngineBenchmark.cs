@@ -35,7 +35,7 @@ internal static class EngineBenchmark
             using var log = new StreamWriter(Path.Combine(outDir, $"build-{prec}.log"));
             var plan = PlanBuilder.Build(ctx, compiler, model, new BuildOptions { Precision = precision, BatchMin = 1, BatchOpt = opt, BatchMax = max }, log);
             double buildSeconds = sw.Elapsed.TotalSeconds;
-            string planPath = Path.Combine(outDir, $"{Path.GetFileNameWithoutExtension(model)}-{prec}.plan");
+            string planPath = Path.Combine(prec == "fp16" ? outDir : Path.GetTempPath(), $"{Path.GetFileNameWithoutExtension(model)}-{prec}.plan");
             PlanFile.Save(plan, planPath);
             long planBytes = new FileInfo(planPath).Length;
             sw.Restart();
