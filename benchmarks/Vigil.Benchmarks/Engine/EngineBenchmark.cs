@@ -78,7 +78,28 @@ internal static class EngineBenchmark
                 double p50 = lat[lat.Count / 2], p99 = lat[(int)(lat.Count * 0.99)];
                 rows.Add($"| {prec} | {b} | {imagesPerSecond,10:F0} | {p50,8:F3} | {p99,8:F3} | {buildSeconds,6:F1} / {warmBuildSeconds,4:F1} | {planBytes / 1048576.0,6:F2} | {engine.DeviceBytes / 1048576.0,7:F1} / {(free0 - free1) / 1048576.0,7:F1} |");
             }
-            Console.WriteLine($"{prec}: build {buildSeconds:F1} s (cold kernel cache), {warmBuildSeconds:F1} s (warm caches); tactic log in {log}");
+            // Latency plan: profile 1:1:1, tactics timed at batch 1 (as one would build for a single camera).
+            {
+                var p1 = PlanBuilder.Build(ctx, compiler, model, new BuildOptions { Precision = precision, BatchMin = 1, BatchOpt = 1, BatchMax = 1 });
+                using var e1engine = new GpuEngine(ctx, compiler, p1, "latency plan");
+                e1engine.Inputs[0].CopyFrom(stream, input.AsSpan(0, (int)e1engine.Inputs[0].Length));
+                for (int i = 0; i < 50; i++) e1engine.Run(stream, 1);
+                int iters = 2000;
+                e0.Record(stream);
+                for (int i = 0; i < iters; i++) e1engine.Run(stream, 1);
+                e1.Record(stream);
+                e1.Synchronize();
+                double ips = iters / (CudaEvent.ElapsedMilliseconds(e0, e1) / 1000.0);
+                var lat = new List<double>();
+                for (int i = 0; i < 200; i++)
+                {
+                    e0.Record(stream); e1engine.Run(stream, 1); e1.Record(stream); e1.Synchronize();
+                    lat.Add(CudaEvent.ElapsedMilliseconds(e0, e1));
+                }
+                lat.Sort();
+                rows.Add($"| {prec} (plan 1:1:1) | 1 | {ips,10:F0} | {lat[lat.Count / 2],8:F3} | {lat[(int)(lat.Count * 0.99)],8:F3} | {p1.Header.BuildSeconds,6:F1} | - | {e1engine.DeviceBytes / 1048576.0,7:F1} |");
+            }
+            Console.WriteLine($"{prec}: build {buildSeconds:F1} s (cold kernel cache), {warmBuildSeconds:F1} s (warm caches)");
             Console.WriteLine(string.Join('\n', plan.Program.Layers.GroupBy(l => l.Tactic).Select(g => $"  tactic {g.Key}: {g.Count()} layers, {g.Sum(l => l.TacticMicroseconds):F0} us at batch {opt}")));
             GC.KeepAlive(rebuilt);
         }

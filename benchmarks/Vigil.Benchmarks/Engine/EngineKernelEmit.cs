@@ -36,7 +36,12 @@ internal static class EngineKernelEmit
         for (int i = 0; i < p.Layers.Count; i++)
         {
             var cands = gen.Candidates(i);
-            var c = gemm ? cands.LastOrDefault(x => x.Launch.Tiled) ?? cands[0] : cands[0];
+            var c = args[2] switch
+            {
+                "gemm" => cands.LastOrDefault(x => x.Launch.Tiled) ?? cands[0],
+                "oc" => cands.LastOrDefault(x => x.Tactic.StartsWith("directoc", StringComparison.Ordinal)) ?? cands[0],
+                _ => cands[0],
+            };
             src.Append(c.Source);
             launches.Append(Call(c, ""));
         }

@@ -228,6 +228,53 @@ public sealed class KernelGenerator
             list.Add(new KernelCandidate("direct", sb.ToString(), new KernelLaunch(fn, Cout * OH * OW)));
         }
 
+        // Direct, several output channels per thread: each input value loaded once feeds k accumulators.
+        foreach (int k in new[] { 4, 8, 16 })
+        {
+            if (coutG % k != 0 || coutG < k) continue;
+            var sb = new StringBuilder();
+            string fn = $"{f}_directoc{k}";
+            long groupsOfK = Cout / k;
+            sb.Append($$"""
+                extern "C" __global__ void __launch_bounds__(256) {{fn}}(KARGS) {
+                  long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+                  if (idx >= (long)N * {{groupsOfK * OH * OW}}L) return;
+                  int n = (int)(idx / {{groupsOfK * OH * OW}}L);
+                  int rr = (int)(idx - (long)n * {{groupsOfK * OH * OW}}L);
+                  int oc0 = (rr / {{OH * OW}}) * {{k}}, p = rr % {{OH * OW}};
+                  int oy = p / {{OW}}, ox = p - oy * {{OW}};
+                  const T* xg = A + {{Addr(x, "n")}} + (long)(oc0 / {{coutG}}) * {{cinG * H * W}}L;
+                  const T* w = {{ConstT(l.Inputs[1])}} + (long)oc0 * {{cinG * KH * KW}};
+                  float acc[{{k}}];
+                  #pragma unroll
+                  for (int j = 0; j < {{k}}; j++) acc[j] = {{ConstF(l.Inputs[2])}}[oc0 + j];
+                  for (int ic = 0; ic < {{cinG}}; ic++) {
+                    #pragma unroll
+                    for (int ky = 0; ky < {{KH}}; ky++) {
+                      int iy = oy * {{SH}} - {{PT}} + ky * {{DH}};
+                      if (iy < 0 || iy >= {{H}}) continue;
+                      #pragma unroll
+                      for (int kx = 0; kx < {{KW}}; kx++) {
+                        int ix = ox * {{SW}} - {{PL}} + kx * {{DW}};
+                        if (ix < 0 || ix >= {{W}}) continue;
+                        float xv = LD(xg[(long)ic * {{H * W}} + iy * {{W}} + ix]);
+                        int wi = (ic * {{KH}} + ky) * {{KW}} + kx;
+                        #pragma unroll
+                        for (int j = 0; j < {{k}}; j++) acc[j] += xv * LD(w[j * {{cinG * KH * KW}} + wi]);
+                      }
+                    }
+                  }
+                  #pragma unroll
+                  for (int j = 0; j < {{k}}; j++) {
+                    long r = (long)(oc0 + j) * {{OH * OW}} + p;
+                    float v = acc[j];
+
+                """);
+            string res = Epilogue(sb, l, "v", "n", "r");
+            sb.Append($"    A[{Addr(y, "n")} + r] = ST({res});\n  }}\n}}\n\n");
+            list.Add(new KernelCandidate($"directoc{k}", sb.ToString(), new KernelLaunch(fn, groupsOfK * OH * OW)));
+        }
+
         // Implicit GEMM for 1x1 stride-1 unpadded convolutions: Y[m,p] = sum_k W[m,k] X[k,p] per image, shared-memory tiles.
         if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && G == 1)
         {
