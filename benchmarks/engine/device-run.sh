@@ -7,7 +7,7 @@ export VIGIL_MODELS=$PWD/$g/models VIGIL_ENGINE_REPORT=$OUT/report.txt VIGIL_CAC
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv > "$OUT/gpu.txt" 2>&1
 nvcc --version 2>/dev/null | tail -2 >> "$OUT/gpu.txt"
 if [[ "${SKIP_TESTS:-0}" != 1 ]]; then
-  timeout "${TEST_TIMEOUT:-300}" bash $g/devkit/run.sh dotnet $g/devkit/gpu-tests/Vigil.Gpu.Tests.dll -class Vigil.Gpu.Tests.Engine.EngineGpuTests ${TEST_ARGS:-} > "$OUT/tests.log" 2>&1
+  timeout "${TEST_TIMEOUT:-300}" bash $g/devkit/run.sh dotnet $g/devkit/gpu-tests/Vigil.Gpu.Tests.dll -namespace Vigil.Gpu.Tests.Engine ${TEST_ARGS:-} > "$OUT/tests.log" 2>&1
   echo "tests exit $?"; grep -E "^\s*(\[FAIL\]|Failed|Passed|Total|=== TEST)|FAIL|Error Message" -A3 "$OUT/tests.log" | head -60
 fi
 if [[ "${SKIP_BENCH:-0}" != 1 ]]; then

@@ -39,6 +39,7 @@ internal static class EngineKernelEmit
             var c = args[2] switch
             {
                 "gemm" => cands.LastOrDefault(x => x.Launch.Tiled) ?? cands[0],
+                "mma" => cands.FirstOrDefault(x => x.Tactic.StartsWith("mma", StringComparison.Ordinal)) ?? cands[0],
                 "oc" => cands.LastOrDefault(x => x.Tactic.StartsWith("directoc", StringComparison.Ordinal)) ?? cands[0],
                 _ => cands[0],
             };

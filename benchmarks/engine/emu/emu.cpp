@@ -16,6 +16,10 @@
 struct dim3_ { unsigned x = 0, y = 0, z = 0; };
 thread_local dim3_ threadIdx, blockIdx, blockDim;
 static std::barrier<>* g_barrier;
+static std::barrier<>* g_warp[8];
+static unsigned g_a[8][32][4], g_b[8][32][2];
+// Emulates mma.sync.m16n8k16.row.col (f16 in, f32 accumulate) with the PTX fragment layout, one warp at a time.
+static void vmma(float* c, const unsigned* a, const unsigned* b);
 #define __global__
 #define __device__
 #define __forceinline__ inline
@@ -34,6 +38,30 @@ typedef float T;
 static inline float LD(T v) { return v; }
 static inline T ST(float f) { return f; }
 #endif
+static void vmma(float* c, const unsigned* a, const unsigned* b) {
+  int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+  std::memcpy(g_a[w][lane], a, 16); std::memcpy(g_b[w][lane], b, 8);
+  g_warp[w]->arrive_and_wait();
+  float Am[16][16], Bm[16][8];
+  for (int l = 0; l < 32; l++) {
+    int g = l >> 2, t = l & 3;
+    for (int i = 0; i < 4; i++) {
+      int row = g + ((i & 1) ? 8 : 0), col = t * 2 + ((i & 2) ? 8 : 0);
+      Am[row][col] = LD((T)(g_a[w][l][i] & 0xffff)); Am[row][col + 1] = LD((T)(g_a[w][l][i] >> 16));
+    }
+    for (int i = 0; i < 2; i++) {
+      int k = t * 2 + (i ? 8 : 0);
+      Bm[k][g] = LD((T)(g_b[w][l][i] & 0xffff)); Bm[k + 1][g] = LD((T)(g_b[w][l][i] >> 16));
+    }
+  }
+  int g = lane >> 2, t = lane & 3;
+  for (int e = 0; e < 4; e++) {
+    int row = g + (e >= 2 ? 8 : 0), col = t * 2 + (e & 1);
+    float s = 0; for (int k = 0; k < 16; k++) s += Am[row][k] * Bm[k][col];
+    c[e] += s;
+  }
+  g_warp[w]->arrive_and_wait();
+}
 #define KARGS T* __restrict__ A, const T* __restrict__ WH, const float* __restrict__ WF, int N
 static inline float vsig(float x) { return 1.0f / (1.0f + expf(-x)); }
 static inline float vsoftplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
@@ -51,6 +79,8 @@ static void run_linear(const std::function<void()>& f, long total) {
 static void run_tiled(const std::function<void()>& f, int tx, int ty, int n) {
   std::barrier<> bar(256);
   g_barrier = &bar;
+  std::vector<std::barrier<>*> warps;
+  for (int w = 0; w < 8; w++) { warps.push_back(new std::barrier<>(32)); g_warp[w] = warps.back(); }
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < 256; t++)
     threads.emplace_back([&, t] {
@@ -64,6 +94,7 @@ static void run_tiled(const std::function<void()>& f, int tx, int ty, int n) {
           }
     });
   for (auto& th : threads) th.join();
+  for (auto* w : warps) delete w;
 }
 
 static std::vector<float> readf(const char* p, long n) {

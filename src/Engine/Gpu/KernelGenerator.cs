@@ -36,6 +36,9 @@ public sealed class KernelGenerator
         ConstantElements = off;
     }
 
+    /// <summary>Whether FP16 plans consider the tensor-core tactic (VIGIL_ENGINE_NO_MMA=1 turns it off).</summary>
+    public static bool MmaEnabled { get; } = Environment.GetEnvironmentVariable("VIGIL_ENGINE_NO_MMA") != "1";
+
     /// <summary>Elements of the packed constant buffer (each constant 64-element aligned).</summary>
     public long ConstantElements { get; }
     public long ConstantOffset(int index) => _constOffsets[index];
@@ -45,6 +48,11 @@ public sealed class KernelGenerator
           typedef unsigned short T;
           __device__ __forceinline__ float LD(T v) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v)); return f; }
           __device__ __forceinline__ T ST(float f) { unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+          // Tensor-core MMA: D(16x8, f32) += A(16x16, f16, row) * B(16x8, f16, col), operands in the PTX fragment layout.
+          __device__ __forceinline__ void vmma(float* c, const unsigned* a, const unsigned* b) {
+            asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+              : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+          }
           """
         : """
           typedef float T;
@@ -273,6 +281,78 @@ public sealed class KernelGenerator
             string res = Epilogue(sb, l, "v", "n", "r");
             sb.Append($"    A[{Addr(y, "n")} + r] = ST({res});\n  }}\n}}\n\n");
             list.Add(new KernelCandidate($"directoc{k}", sb.ToString(), new KernelLaunch(fn, groupsOfK * OH * OW)));
+        }
+
+        // FP16 tensor-core implicit GEMM (mma.sync m16n8k16, FP32 accumulation) for 1x1 stride-1 unpadded convolutions.
+        if (_half && MmaEnabled && KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && G == 1)
+        {
+            long M = Cout, K = Cin, P = OH * OW;
+            string fn = $"{f}_mma64x64";
+            var sb = new StringBuilder();
+            sb.Append($$"""
+                extern "C" __global__ void __launch_bounds__(256) {{fn}}(KARGS) {
+                  __shared__ T Ws[64][18];
+                  __shared__ T Xs[16][72];
+                  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+                  int gid = lane >> 2, tig = lane & 3;
+                  int wm = (warp >> 2) * 32, wp = (warp & 3) * 16;
+                  int m0 = blockIdx.y * 64, p0 = blockIdx.x * 64, n = blockIdx.z;
+                  const T* X = A + {{Addr(x, "n")}};
+                  const T* Wt = {{ConstT(l.Inputs[1])}};
+                  float c[2][2][4];
+                  #pragma unroll
+                  for (int i = 0; i < 2; i++)
+                    #pragma unroll
+                    for (int j = 0; j < 2; j++)
+                      #pragma unroll
+                      for (int e = 0; e < 4; e++) c[i][j][e] = 0.0f;
+                  for (int k0 = 0; k0 < {{K}}; k0 += 16) {
+                    for (int i = threadIdx.x; i < 1024; i += 256) {
+                      int mm = i >> 4, kk = i & 15;
+                      int m = m0 + mm, k = k0 + kk;
+                      Ws[mm][kk] = (m < {{M}} && k < {{K}}) ? Wt[(long)m * {{K}} + k] : (T)0;
+                    }
+                    for (int i = threadIdx.x; i < 1024; i += 256) {
+                      int kk = i >> 6, pp = i & 63;
+                      int p = p0 + pp, k = k0 + kk;
+                      Xs[kk][pp] = (p < {{P}} && k < {{K}}) ? X[(long)k * {{P}} + p] : (T)0;
+                    }
+                    __syncthreads();
+                    #pragma unroll
+                    for (int mi = 0; mi < 2; mi++) {
+                      int r0 = wm + mi * 16 + gid;
+                      unsigned a[4];
+                      a[0] = (unsigned)Ws[r0][tig * 2] | ((unsigned)Ws[r0][tig * 2 + 1] << 16);
+                      a[1] = (unsigned)Ws[r0 + 8][tig * 2] | ((unsigned)Ws[r0 + 8][tig * 2 + 1] << 16);
+                      a[2] = (unsigned)Ws[r0][tig * 2 + 8] | ((unsigned)Ws[r0][tig * 2 + 9] << 16);
+                      a[3] = (unsigned)Ws[r0 + 8][tig * 2 + 8] | ((unsigned)Ws[r0 + 8][tig * 2 + 9] << 16);
+                      #pragma unroll
+                      for (int ni = 0; ni < 2; ni++) {
+                        int col = wp + ni * 8 + gid;
+                        unsigned b[2];
+                        b[0] = (unsigned)Xs[tig * 2][col] | ((unsigned)Xs[tig * 2 + 1][col] << 16);
+                        b[1] = (unsigned)Xs[tig * 2 + 8][col] | ((unsigned)Xs[tig * 2 + 9][col] << 16);
+                        vmma(c[mi][ni], a, b);
+                      }
+                    }
+                    __syncthreads();
+                  }
+                  #pragma unroll
+                  for (int mi = 0; mi < 2; mi++)
+                    #pragma unroll
+                    for (int ni = 0; ni < 2; ni++)
+                      #pragma unroll
+                      for (int e = 0; e < 4; e++) {
+                        int m = m0 + wm + mi * 16 + gid + (e >= 2 ? 8 : 0);
+                        int p = p0 + wp + ni * 8 + tig * 2 + (e & 1);
+                        if (m >= {{M}} || p >= {{P}}) continue;
+                        long r = (long)m * {{P}} + p;
+                        float v = c[mi][ni][e] + {{ConstF(l.Inputs[2])}}[m];
+
+                """);
+            string res = Epilogue(sb, l, "v", "n", "r");
+            sb.Append($"        A[{Addr(y, "n")} + r] = ST({res});\n      }}\n}}\n\n");
+            list.Add(new KernelCandidate("mma64x64", sb.ToString(), new KernelLaunch(fn, 0, (int)((P + 63) / 64), (int)((M + 63) / 64))));
         }
 
         // Implicit GEMM for 1x1 stride-1 unpadded convolutions: Y[m,p] = sum_k W[m,k] X[k,p] per image, shared-memory tiles.

@@ -216,3 +216,35 @@ public sealed class EngineGpuTests(GpuFixture gpu)
         return kept.Take(100).ToList();
     }
 }
+
+[Collection("Gpu")]
+public sealed class EnginePlanCacheGpuTests(GpuFixture gpu)
+{
+    [Fact]
+    public void LoadOrBuild_SecondCall_LoadsCachedPlanNextToModelAndRunsThroughInferenceEngine()
+    {
+        string dir = Path.Combine(gpu.CacheDirectory, "plan-cache");
+        Directory.CreateDirectory(dir);
+        string model = Path.Combine(dir, "blazeface_front_128x128.onnx");
+        File.Copy(EngineGpuEnv.Model("blazeface_front_128x128.onnx"), model, overwrite: true);
+        var o = new BuildOptions { Precision = PlanPrecision.Fp16, BatchMin = 1, BatchOpt = 2, BatchMax = 4 };
+        var (first, built1) = PlanCache.LoadOrBuild(gpu.Context, gpu.Compiler, model, o);
+        var (second, built2) = PlanCache.LoadOrBuild(gpu.Context, gpu.Compiler, model, o);
+        Assert.True(built1);
+        Assert.False(built2);
+        Assert.True(File.Exists(PlanCache.PathFor(gpu.Context, model, o)));
+        Assert.Equal(first.Program.Layers.Select(l => l.Tactic), second.Program.Layers.Select(l => l.Tactic));
+
+        using var infer = new PlanInferenceEngine(new GpuEngine(gpu.Context, gpu.Compiler, second, "cached"), model);
+        var x = Enumerable.Range(0, 2 * 128 * 128 * 3).Select(i => MathF.Cos(i * 0.013f)).ToArray();
+        x.CopyTo(infer.InputBuffer(0).Span);
+        infer.Run(2);
+        var expected = EngineGpuEnv.Ort(EngineGpuEnv.Model("blazeface_front_128x128.onnx"), "input:0", [1, 128, 128, 3], x.AsSpan(128 * 128 * 3).ToArray());
+        for (int k = 0; k < expected.Length; k++)
+        {
+            int len = expected[k].Length;
+            double err = EngineGpuEnv.RelL2(infer.OutputBuffer(k).Span.Slice(len, len), expected[k]);
+            Assert.True(err < 1e-2, $"output {k}: relative L2 {err:E3}");
+        }
+    }
+}
