@@ -12,11 +12,12 @@ public sealed record OptimizerOptions
     public bool MergeParallelConvs { get; init; } = true;
     public bool EliminateConcat { get; init; } = true;
     public bool ReuseMemory { get; init; } = true;
+    public bool MergeSlices { get; init; } = true;
     public static OptimizerOptions All { get; } = new();
     public static OptimizerOptions None { get; } = new()
     {
         FoldBatchNorm = false, MergePointwise = false, FuseConvEpilogue = false, MergeParallelConvs = false,
-        EliminateConcat = false, ReuseMemory = false,
+        EliminateConcat = false, ReuseMemory = false, MergeSlices = false,
     };
 }
 
@@ -35,6 +36,7 @@ public static class GraphOptimizer
         GeneraliseBatch(g, maxBatch);
         RemoveDead(g);
         if (options.FoldBatchNorm) FoldBatchNorm(g);
+        if (options.MergeSlices) MergeSlices(g);
         ToPointwise(g);
         if (options.MergePointwise) MergePointwise(g);
         if (options.FuseConvEpilogue) FuseConvEpilogues(g);
@@ -192,6 +194,53 @@ public static class GraphOptimizer
             }
         }
         g.Nodes = g.Nodes.Where(n => !remove.Contains(n)).ToList();
+    }
+
+    /// <summary>
+    /// A Slice of a Slice (the intermediate used nowhere else) becomes one strided Slice: YOLOX's Focus stem slices rows
+    /// then columns, four times; merged, each output pixel is read once.
+    /// </summary>
+    public static void MergeSlices(ModelGraph g)
+    {
+        bool changed = true;
+        while (changed)
+        {
+            changed = false;
+            var shapes = ShapeInference.Run(g, 1);
+            var producers = g.Producers();
+            var consumers = g.Consumers();
+            foreach (var outer in g.Nodes.Where(n => n.OpType == "Slice"))
+            {
+                if (!producers.TryGetValue(outer.Inputs[0], out var inner) || inner.OpType != "Slice" || !SingleUse(g, consumers, outer.Inputs[0], out _)) continue;
+                ConstTensor? C(Node n, int i) => i < n.Inputs.Count && n.Inputs[i].Length > 0 && g.Constants.TryGetValue(n.Inputs[i], out var c) ? c : null;
+                var x = shapes[inner.Inputs[0]];
+                var a = ShapeInference.SliceSpec(inner, x, i => C(inner, i), g.OpsetVersion);
+                var b = ShapeInference.SliceSpec(outer, a.OutShape, i => C(outer, i), g.OpsetVersion);
+                if (a.Steps.Any(s => s < 0) || b.Steps.Any(s => s < 0)) continue;
+                // Only axes either slice touches are listed, so untouched axes (the batch) keep their full extent at any size.
+                var starts = new List<long>(); var ends = new List<long>(); var steps = new List<long>(); var axes = new List<long>();
+                for (int d = 0; d < x.Length; d++)
+                {
+                    long st = a.Starts[d] + b.Starts[d] * a.Steps[d], step = a.Steps[d] * b.Steps[d];
+                    if (st == 0 && step == 1 && b.OutShape[d] == x[d]) continue;
+                    if (d == 0) { starts.Clear(); break; }
+                    axes.Add(d); starts.Add(st); steps.Add(step); ends.Add(st + (b.OutShape[d] - 1) * step + 1);
+                }
+                if (axes.Count == 0 || starts.Count == 0) continue;
+                int r = axes.Count;
+                string sn = g.NewName(outer.Name + "_starts"), en = g.NewName(outer.Name + "_ends"), an = g.NewName(outer.Name + "_axes"), pn = g.NewName(outer.Name + "_steps");
+                g.Constants[sn] = new ConstTensor([r], starts.ToArray());
+                g.Constants[en] = new ConstTensor([r], ends.ToArray());
+                g.Constants[an] = new ConstTensor([r], axes.ToArray());
+                g.Constants[pn] = new ConstTensor([r], steps.ToArray());
+                outer.Inputs.Clear();
+                outer.Inputs.AddRange([inner.Inputs[0], sn, en, an, pn]);
+                outer.Attributes.Clear();
+                g.Nodes.Remove(inner);
+                changed = true;
+                break;
+            }
+        }
     }
 
     /// <summary>Every element-wise ONNX node becomes a one-instruction pointwise node; identities disappear.</summary>

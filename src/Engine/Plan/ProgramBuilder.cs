@@ -80,7 +80,7 @@ public static class ProgramBuilder
                 foreach (var x in n.Inputs)
                 {
                     long len = g.Constants.TryGetValue(x, out var c) ? c.Shape[axis + 1] * inner : SampleShape(x)[axis] * inner;
-                    bool ok = !g.Constants.ContainsKey(x) && producers.TryGetValue(x, out var p) && IsComputeNode(p)
+                    bool ok = !g.Constants.ContainsKey(x) && producers.TryGetValue(x, out var p) && (IsComputeNode(p) || IsCopyingSlice(g, p, full))
                         && !g.IsGraphOutput(x) && n.Inputs.Count(y => y == x) == 1 && !concatSlot.ContainsKey(x)
                         && consumers[x].All(u => u.OpType != "Concat" || u == n);
                     if (ok) concatSlot[x] = (n.Outputs[0], off);
@@ -384,6 +384,17 @@ public static class ProgramBuilder
     }
 
     private static bool IsComputeNode(Node n) => n.OpType is not ("Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split");
+
+    /// <summary>A Slice that lowers to a real copy (not a zero-copy view), so it can write into a concat's slice.</summary>
+    private static bool IsCopyingSlice(ModelGraph g, Node n, Dictionary<string, int[]> full)
+    {
+        if (n.OpType != "Slice") return false;
+        var x = full[n.Inputs[0]];
+        var sp = ShapeInference.SliceSpec(n, x, i => i < n.Inputs.Count && g.Constants.TryGetValue(n.Inputs[i], out var c) ? c : null, g.OpsetVersion);
+        var st = sp.Starts[1..]; var steps = sp.Steps[1..]; var os = sp.OutShape[1..]; var xs = x[1..];
+        bool view = steps.All(s => s == 1) && Enumerable.Range(1, xs.Length - 1).All(d => st[d] == 0 && os[d] == xs[d]);
+        return !view;
+    }
 
     private static long RoundUp(long v) => (v + Align - 1) / Align * Align;
 

@@ -17,7 +17,7 @@ public class CpuExecutorVsOrtTests
         foreach (var m in new[] { EngineTestModels.Yolox, EngineTestModels.Reid, EngineTestModels.BlazeFace })
             foreach (var p in new[] { "none", "all" })
                 d.Add(m, p);
-        foreach (var p in new[] { "bn", "pointwise", "epilogue", "parallel", "concat", "memory" })
+        foreach (var p in new[] { "bn", "pointwise", "epilogue", "parallel", "concat", "memory", "slices" })
             d.Add(EngineTestModels.Yolox, p);
         return d;
     }
@@ -32,6 +32,7 @@ public class CpuExecutorVsOrtTests
         "parallel" => OptimizerOptions.None with { MergeParallelConvs = true },
         "concat" => OptimizerOptions.None with { EliminateConcat = true },
         "memory" => OptimizerOptions.None with { ReuseMemory = true },
+        "slices" => OptimizerOptions.None with { MergeSlices = true },
         _ => throw new ArgumentException(passes),
     };
 
