@@ -4,6 +4,10 @@ internal static class BenchmarkRegistry
 {
     public static readonly Dictionary<string, Func<string[], int>> All = new()
     {
+        ["pipeline"] = Pipeline.PipelineBenchmark.Run,
+        ["decode"] = Decode.DecodeBenchmark.Run,
+        ["infer"] = Infer.InferBenchmark.Run,
+        ["tracker"] = Tracking.TrackerBenchmark.Run,
         ["engine"] = Engine.EngineBenchmark.Run,
         ["engine-emit"] = Engine.EngineKernelEmit.Run,
     };

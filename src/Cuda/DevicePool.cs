@@ -115,6 +115,13 @@ public sealed class DevicePool : IDisposable
         return TakeOrCreate(stream);
     }
 
+    /// <summary>Completes when a surface is free, without renting it.</summary>
+    public async ValueTask WaitAvailableAsync(CancellationToken ct)
+    {
+        await _available.WaitAsync(ct).ConfigureAwait(false);
+        _available.Release();
+    }
+
     public bool TryRent(CudaStream stream, out DeviceFrameBuffer? buffer)
     {
         if (!_available.Wait(0)) { buffer = null; return false; }

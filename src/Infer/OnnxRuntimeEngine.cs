@@ -51,7 +51,7 @@ public sealed class OnnxRuntimeEngine : IInferenceEngine
         }
         catch (OnnxRuntimeException ex)
         {
-            string reason = FirstLine(ex.Message);
+            string reason = Reason(ex.Message, modelPath);
             throw ex.Message.Contains("Protobuf", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("INVALID_PROTOBUF", StringComparison.OrdinalIgnoreCase)
                 ? new VigilException($"{modelPath}: not an ONNX model ({reason})", ex)
                 : new VigilException($"{modelPath}: cannot load the ONNX model ({reason})", ex);
@@ -159,10 +159,15 @@ public sealed class OnnxRuntimeEngine : IInferenceEngine
         return list;
     }
 
-    private static string FirstLine(string s)
+    /// <summary>ONNX Runtime's message without its error-code prefix and repeated path, on one line.</summary>
+    private static string Reason(string message, string path)
     {
-        int nl = s.IndexOfAny(['\r', '\n']);
-        return (nl >= 0 ? s[..nl] : s).Trim();
+        int nl = message.IndexOfAny(['\r', '\n']);
+        string s = (nl >= 0 ? message[..nl] : message).Trim();
+        s = System.Text.RegularExpressions.Regex.Replace(s, @"^\[ErrorCode:[^\]]*\]\s*", "");
+        string load = $"Load model from {path} failed:";
+        if (s.StartsWith(load, StringComparison.Ordinal)) s = s[load.Length..].Trim();
+        return s.TrimEnd('.');
     }
 
     public void Dispose()

@@ -16,9 +16,12 @@ public static class PipelineHost
     public const int ExitPartial = 3;
 
     public static async Task<(int ExitCode, PipelineResult Result)> RunAsync(
-        PipelineConfig config, PipelineComponents components, TextWriter log, CancellationToken stop)
+        PipelineConfig config, TextWriter log, CancellationToken stop)
     {
-        var pipeline = new VideoPipeline(config, components);
+        var bus = new PipelineEventBus();
+        // Builds the stages (opens the model) before any source starts: a bad model stops here with one line.
+        var components = PipelineComponentsFactory.Create(config, bus);
+        var pipeline = new VideoPipeline(config, components, bus);
         var started = DateTime.UtcNow;
         var run = pipeline.RunAsync(stop);
         var events = PumpEventsAsync(pipeline.Events, log);
@@ -26,12 +29,21 @@ public static class PipelineHost
         var periodic = config.Sinks.ReportInterval > TimeSpan.Zero
             ? PeriodicReportAsync(pipeline, config.Sinks.ReportInterval, started, log, reportStop.Token)
             : Task.CompletedTask;
-        var result = await run.ConfigureAwait(false);
+        PipelineResult result;
+        try
+        {
+            result = await run.ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var owned in components.Owned.Reverse()) owned.Dispose();
+        }
         await reportStop.CancelAsync().ConfigureAwait(false);
         await periodic.ConfigureAwait(false);
         await events.ConfigureAwait(false);
 
-        await log.WriteLineAsync(PerformanceReport.Format(result.Stages, result.Elapsed, result.FramesOut)).ConfigureAwait(false);
+        if (result.FramesOut > 0)
+            await log.WriteLineAsync(PerformanceReport.Format(result.Stages, result.Elapsed, result.FramesOut)).ConfigureAwait(false);
         if (config.Sinks.ReportPath is { } path) PerformanceReport.WriteJson(path, result);
         foreach (var s in result.Sources.Where(s => s.Outcome == Stages.SourceOutcome.Failed))
             await log.WriteLineAsync($"source {s.Name} failed: {s.Failure}").ConfigureAwait(false);

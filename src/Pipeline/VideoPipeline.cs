@@ -10,7 +10,11 @@ namespace Vigil.Pipeline;
 public sealed record PipelineComponents(
     Func<SourceConfig, int, IVideoSource> OpenSource,
     IReadOnlyList<StageDefinition<Batch, Batch>> Stages,
-    StageDefinition<Batch, Batch> Sink);
+    StageDefinition<Batch, Batch> Sink)
+{
+    /// <summary>Resources the components share (a CUDA context), disposed after the run.</summary>
+    public IReadOnlyList<IDisposable> Owned { get; init; } = [];
+}
 
 public sealed record SourceResult(string Name, SourceOutcome Outcome, long Frames, long CorruptFrames, string? Failure);
 
@@ -36,13 +40,14 @@ public sealed class VideoPipeline
     private readonly PipelineConfig _config;
     private readonly PipelineComponents _components;
 
-    public VideoPipeline(PipelineConfig config, PipelineComponents components)
+    public VideoPipeline(PipelineConfig config, PipelineComponents components, PipelineEventBus events)
     {
         _config = config;
         _components = components;
+        Events = events;
     }
 
-    public PipelineEventBus Events { get; } = new();
+    public PipelineEventBus Events { get; }
 
     /// <summary>Live view of every stage's metrics while running (for the periodic report).</summary>
     public IReadOnlyList<IStageRunner> Runners { get; private set; } = [];
@@ -54,7 +59,7 @@ public sealed class VideoPipeline
         using var stopSources = CancellationTokenSource.CreateLinkedTokenSource(stop, abort.Token);
         int capacity = _config.QueueCapacity;
 
-        var frames = Channel.CreateBounded<Frame>(new BoundedChannelOptions(Math.Max(capacity, _config.Detector.BatchSize * 2))
+        var frames = Channel.CreateBounded<Frame>(new BoundedChannelOptions(Math.Max(capacity, _config.Detector.MaxBatch * 2))
         { SingleReader = true, SingleWriter = _config.Sources.Count == 1, FullMode = BoundedChannelFullMode.Wait });
         var sources = _config.Sources
             .Select((s, i) => new SourceRunner(s, i, _components.OpenSource, frames.Writer, Events, stopSources.Token))
@@ -65,7 +70,7 @@ public sealed class VideoPipeline
         var runners = new List<IStageRunner>(sources);
         var firstStageInput = Channel.CreateBounded<Batch>(new BoundedChannelOptions(capacity)
         { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
-        runners.Add(new Batcher(frames.Reader, firstStageInput.Writer, _config.Detector.BatchSize, _config.Detector.BatchTimeout,
+        runners.Add(new Batcher(frames.Reader, firstStageInput.Writer, _config.Detector.MaxBatch, _config.BatchTimeout,
             frames.Reader.CanCount ? capacity : 0, abort.Token));
 
         ChannelReader<Batch> upstream = firstStageInput.Reader;

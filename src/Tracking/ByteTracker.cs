@@ -29,6 +29,8 @@ public sealed class ByteTracker : TrackerBase
         public long FrameId { get; set; }
         public long PublicId { get; set; } = -1;
         public int MatchedDetection { get; set; } = -1;
+        /// <summary>Consecutive frames matched up to now (1 at birth).</summary>
+        public int HitStreak { get; set; } = 1;
     }
 
     private readonly TrackerOptions _o;
@@ -65,7 +67,7 @@ public sealed class ByteTracker : TrackerBase
         // Stage 1: high-score detections against tracked + lost tracks (all predicted).
         var pool = new List<Track>(confirmed.Count + _lost.Count);
         pool.AddRange(confirmed);
-        foreach (var t in _lost) if (!confirmed.Contains(t)) pool.Add(t);
+        pool.AddRange(_lost); // tracked and lost lists are disjoint
         foreach (var t in pool)
         {
             if (t.State != State.Tracked) t.Filter.FreezeSizeVelocity();
@@ -148,6 +150,7 @@ public sealed class ByteTracker : TrackerBase
         foreach (var t in _tracked)
         {
             if (!t.IsActivated || t.FrameId != frame) continue;
+            if (t.PublicId < 0 && t.HitStreak < _o.ByteTrackMinHits && frame > _o.ByteTrackMinHits) continue;
             if (t.PublicId < 0) t.PublicId = NextPublicId();
             output.Add(new TrackedBox(t.PublicId, t.Filter.Box, t.MatchedDetection, t.Score, t.ClassId));
         }
@@ -158,6 +161,7 @@ public sealed class ByteTracker : TrackerBase
     {
         var d = detections[index];
         t.Filter.Update(d.Box);
+        t.HitStreak = t.FrameId == frame - 1 ? t.HitStreak + 1 : 1;
         t.State = State.Tracked;
         t.IsActivated = true;
         t.FrameId = frame;

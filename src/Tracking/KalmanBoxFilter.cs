@@ -27,7 +27,8 @@ public sealed class KalmanBoxFilter
     public KalmanBoxFilter(KalmanModel model, in BoxF box)
     {
         _model = model;
-        var z = Measure(box);
+        Span<double> z = stackalloc double[4];
+        Measure(box, z);
         for (int k = 0; k < 4; k++) { _x[k] = z[k]; _v[k] = 0; _pxv[k] = 0; }
         if (model == KalmanModel.Sort)
         {
@@ -120,7 +121,8 @@ public sealed class KalmanBoxFilter
     /// <summary>Corrects the state with a measured box.</summary>
     public void Update(in BoxF box)
     {
-        var z = Measure(box);
+        Span<double> z = stackalloc double[4];
+        Measure(box, z);
         Span<double> r = stackalloc double[4];
         if (_model == KalmanModel.Sort)
         {
@@ -145,12 +147,12 @@ public sealed class KalmanBoxFilter
         }
     }
 
-    private double[] Measure(in BoxF b)
+    private void Measure(in BoxF b, Span<double> z)
     {
         double w = b.Width, h = b.Height;
-        double cx = b.X + w / 2, cy = b.Y + h / 2;
-        return _model == KalmanModel.Sort
-            ? [cx, cy, w * h, h > 0 ? w / h : 0]
-            : [cx, cy, h > 0 ? w / h : 0, h];
+        z[0] = b.X + w / 2;
+        z[1] = b.Y + h / 2;
+        if (_model == KalmanModel.Sort) { z[2] = w * h; z[3] = h > 0 ? w / h : 0; }
+        else { z[2] = h > 0 ? w / h : 0; z[3] = h; }
     }
 }

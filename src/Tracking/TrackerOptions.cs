@@ -54,6 +54,12 @@ public sealed record TrackerOptions
     /// <summary>ByteTrack: frames a lost track is kept for recovery before removal (track_buffer at 30 fps). Default 30.</summary>
     public int TrackBuffer { get; init; } = 30;
 
+    /// <summary>ByteTrack: a confirmed track is first reported once matched in this many consecutive frames (SORT's
+    /// min_hits rule, including its exception for the first frames of a stream); once reported it stays reported.
+    /// Default 1: report as soon as confirmed, as the ByteTrack paper does. Not part of ByteTrack; it trades a little
+    /// recall for fewer false tracks.</summary>
+    public int ByteTrackMinHits { get; init; } = 1;
+
     /// <summary>ByteTrack: multiply IoU by the detection score in the first and unconfirmed associations (fuse_score; off for MOT20 in the paper). Default true.</summary>
     public bool FuseScore { get; init; } = true;
 
@@ -82,6 +88,7 @@ public sealed record TrackerOptions
         Unit(nameof(SecondMatchDistance), SecondMatchDistance, openLow: true);
         Unit(nameof(UnconfirmedMatchDistance), UnconfirmedMatchDistance, openLow: true);
         if (LowScore > HighScore) errors.Add($"tracker option {nameof(LowScore)} = {LowScore} must not exceed {nameof(HighScore)} = {HighScore}");
+        if (ByteTrackMinHits < 1) errors.Add($"tracker option {nameof(ByteTrackMinHits)} = {ByteTrackMinHits} must be >= 1");
         if (TrackBuffer < 0) errors.Add($"tracker option {nameof(TrackBuffer)} = {TrackBuffer} must be >= 0");
         Unit(nameof(AppearanceWeight), AppearanceWeight);
         return errors;

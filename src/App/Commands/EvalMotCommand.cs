@@ -17,11 +17,13 @@ internal static class EvalMotCommand
             DefaultValueFactory = _ => -1,
         };
         var iou = new Option<double>("--iou") { Description = "Minimum IoU for a CLEAR MOT / ID match (py-motmetrics distth = 1 - iou)", DefaultValueFactory = _ => 0.5 };
+        var digits = new Option<int>("--digits") { Description = "Decimals of the percentages (MOTP gets two more)", DefaultValueFactory = _ => 1 };
         var command = new Command("eval-mot", "Evaluate tracker output against MOTChallenge ground truth: CLEAR MOT (py-motmetrics conventions), IDF1, HOTA (TrackEval)");
         command.Options.Add(gt);
         command.Options.Add(tracks);
         command.Options.Add(minConf);
         command.Options.Add(iou);
+        command.Options.Add(digits);
         command.SetAction(parse =>
         {
             try
@@ -31,7 +33,9 @@ internal static class EvalMotCommand
                     MinGtConfidence = parse.GetValue(minConf),
                     MaxIouDistance = 1 - CheckIou(parse.GetValue(iou)),
                 };
-                Console.Out.Write(Run(parse.GetValue(gt)!, parse.GetValue(tracks)!, options));
+                int d = parse.GetValue(digits);
+                if (d is < 0 or > 10) throw new VigilException($"--digits {d} must be in [0, 10]");
+                Console.Out.Write(Run(parse.GetValue(gt)!, parse.GetValue(tracks)!, options, d));
                 return 0;
             }
             catch (VigilException e)
@@ -47,7 +51,7 @@ internal static class EvalMotCommand
         iou is > 0 and <= 1 ? iou : throw new VigilException($"--iou {iou.ToString(CultureInfo.InvariantCulture)} must be in (0, 1]");
 
     /// <summary>Evaluates every sequence of <paramref name="gtDir"/> that has a tracker file; returns the table text.</summary>
-    internal static string Run(DirectoryInfo gtDir, DirectoryInfo tracksDir, MotEvaluationOptions options)
+    internal static string Run(DirectoryInfo gtDir, DirectoryInfo tracksDir, MotEvaluationOptions options, int digits = 1)
     {
         if (!gtDir.Exists) throw new VigilException($"{gtDir.FullName}: ground-truth folder not found");
         if (!tracksDir.Exists) throw new VigilException($"{tracksDir.FullName}: tracks folder not found");
@@ -69,14 +73,15 @@ internal static class EvalMotCommand
             throw new VigilException($"{gtDir.FullName}: no sequence with both <SEQ>/gt.txt (or <SEQ>/gt/gt.txt) and {tracksDir.FullName}/<SEQ>.txt");
         var rows = results.Select(r => (r.Name, r.Counts.ToMetrics())).ToList();
         rows.Add(("OVERALL", MotCounts.Sum(results.Select(r => r.Counts)).ToMetrics()));
-        return FormatTable(rows);
+        return FormatTable(rows, digits);
     }
 
     /// <summary>py-motmetrics' MOTChallenge layout: ratios in percent, MOTP as mean 1 - IoU.</summary>
-    internal static string FormatTable(IReadOnlyList<(string Name, MotMetrics M)> rows)
+    internal static string FormatTable(IReadOnlyList<(string Name, MotMetrics M)> rows, int digits = 1)
     {
         string[] head = ["IDF1", "IDP", "IDR", "Rcll", "Prcn", "GT", "MT", "PT", "ML", "FP", "FN", "IDs", "FM", "MOTA", "MOTP", "HOTA", "DetA", "AssA"];
-        static string P(double v) => double.IsNaN(v) ? "nan" : (v * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+        string pf = digits == 0 ? "0" : "0." + new string('0', digits), mf = "0." + new string('0', digits + 2);
+        string P(double v) => double.IsNaN(v) ? "nan" : (v * 100).ToString(pf, CultureInfo.InvariantCulture) + "%";
         var table = new List<string[]>();
         table.Add(["", .. head]);
         foreach (var (name, m) in rows)
@@ -86,7 +91,7 @@ internal static class EvalMotCommand
                 m.PartiallyTracked.ToString(CultureInfo.InvariantCulture), m.MostlyLost.ToString(CultureInfo.InvariantCulture),
                 m.FalsePositives.ToString(CultureInfo.InvariantCulture), m.Misses.ToString(CultureInfo.InvariantCulture),
                 m.Switches.ToString(CultureInfo.InvariantCulture), m.Fragmentations.ToString(CultureInfo.InvariantCulture),
-                P(m.Mota), double.IsNaN(m.Motp) ? "nan" : m.Motp.ToString("0.000", CultureInfo.InvariantCulture),
+                P(m.Mota), double.IsNaN(m.Motp) ? "nan" : m.Motp.ToString(mf, CultureInfo.InvariantCulture),
                 P(m.Hota), P(m.DetA), P(m.AssA)]);
         }
         var widths = Enumerable.Range(0, head.Length + 1).Select(c => table.Max(r => r[c].Length)).ToArray();

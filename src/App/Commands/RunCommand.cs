@@ -18,8 +18,7 @@ internal static class RunCommand
                 config = config with { Sources = config.Sources.Select(s => s with { MaxFrames = mf }).ToList() };
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var signals = PipelineHost.HandleSignals(stop);
-            var components = PipelineComponentsFactory.Create(config);
-            var (code, _) = await PipelineHost.RunAsync(config, components, Console.Error, stop.Token).ConfigureAwait(false);
+            var (code, _) = await PipelineHost.RunAsync(config, Console.Error, stop.Token).ConfigureAwait(false);
             return code;
         });
         return command;

@@ -25,11 +25,12 @@ internal static class TrackCommand
         var low = new Option<float>("--low-score") { Description = "bytetrack: second-association score threshold", DefaultValueFactory = _ => d.LowScore };
         var newTrack = new Option<float>("--new-track-score") { Description = "bytetrack: score needed to start a track", DefaultValueFactory = _ => d.NewTrackScore };
         var match = new Option<float>("--match-distance") { Description = "bytetrack: first-association distance limit (1 - IoU x score)", DefaultValueFactory = _ => d.MatchDistance };
+        var byteHits = new Option<int>("--bytetrack-min-hits") { Description = "bytetrack: consecutive matches before a track is first reported (1 = paper)", DefaultValueFactory = _ => d.ByteTrackMinHits };
         var buffer = new Option<int>("--track-buffer") { Description = "bytetrack: frames a lost track is kept", DefaultValueFactory = _ => d.TrackBuffer };
         var minGtConf = new Option<double>("--min-gt-confidence") { Description = "With --gt: drop ground-truth rows whose column 7 is below this (1 ignores zero-flagged rows)", DefaultValueFactory = _ => -1 };
 
         var command = new Command("track", "Run a tracker (the pipeline's tracker code) over MOTChallenge detections and write MOTChallenge output");
-        foreach (var o in new Option[] { det, kind, output, gt, box, minScore, minIou, minHits, maxAge, high, low, newTrack, match, buffer, minGtConf })
+        foreach (var o in new Option[] { det, kind, output, gt, box, minScore, minIou, minHits, maxAge, high, low, newTrack, match, byteHits, buffer, minGtConf })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -48,6 +49,7 @@ internal static class TrackCommand
                     NewTrackScore = parse.GetValue(newTrack),
                     MatchDistance = parse.GetValue(match),
                     TrackBuffer = parse.GetValue(buffer),
+                    ByteTrackMinHits = parse.GetValue(byteHits),
                 };
                 var errors = options.Validate();
                 if (errors.Count > 0) throw new VigilException(string.Join("; ", errors));

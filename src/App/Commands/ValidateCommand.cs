@@ -13,7 +13,7 @@ internal static class ValidateCommand
         {
             var path = parse.GetValue(file)!;
             var config = ConfigLoader.Load(path);
-            Console.WriteLine($"{path}: valid ({config.Sources.Count} source(s), detector {config.Detector.Family} {Path.GetFileName(config.Detector.Model)}, tracker {config.Tracker.Type.ToString().ToLowerInvariant()}, device {config.Device.ToString().ToLowerInvariant()})");
+            Console.WriteLine($"{path}: valid ({config.Sources.Count} source(s), detector {config.Detector.Family} {Path.GetFileName(config.Detector.ModelPath)}, tracker {(config.Tracker?.Kind.ToString().ToLowerInvariant() ?? "none")}, device {config.Device.ToString().ToLowerInvariant()})");
             return 0;
         });
         return command;

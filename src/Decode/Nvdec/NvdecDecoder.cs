@@ -36,6 +36,7 @@ public sealed unsafe class NvdecDecoder : IDisposable
     private DevicePool? _pool;
     private Exception? _fatal;
     private long _picturesDecoded;
+    private long _overflowSurfaces;
 
     /// <param name="poolCapacity">Surfaces this decoder may have handed out and not yet got back.</param>
     /// <param name="displayDelay">Pictures the parser holds back before display (lets decode run ahead; NVIDIA recommends 2-4).</param>
@@ -104,6 +105,16 @@ public sealed unsafe class NvdecDecoder : IDisposable
                 payload = d,
                 timestamp = pts,
             };
+            Submit(ref packet);
+        }
+    }
+
+    /// <summary>Parses a chunk of an Annex-B elementary stream with no timestamp (any chunking; the parser finds the pictures).</summary>
+    public void Parse(ReadOnlySpan<byte> data)
+    {
+        fixed (byte* d = data)
+        {
+            var packet = new CUVIDSOURCEDATAPACKET { payload_size = (ulong)data.Length, payload = d };
             Submit(ref packet);
         }
     }
@@ -300,9 +311,18 @@ public sealed unsafe class NvdecDecoder : IDisposable
     private DeviceFrameBuffer RentSurface()
     {
         if (_pool!.TryRent(_stream, out var b)) return b!;
-        // All surfaces are downstream: wait for one (back-pressure; the parser callback has to complete synchronously).
-        return _pool.RentAsync(_stream, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        // The parser callback must complete synchronously, so it never waits for a pooled surface (the pictures that
+        // would free one may be in this decoder's own queue). Callers apply back-pressure before parsing instead
+        // (WaitForSurfaceAsync); a chunk holding many pictures overflows into an unpooled surface, freed on release.
+        Interlocked.Increment(ref _overflowSurfaces);
+        return DeviceFrameBuffer.Allocate(_context, _pool.Width, _pool.Height, PixelFormat.Nv12);
     }
+
+    /// <summary>Surfaces allocated outside the pool because it was exhausted inside a parse call.</summary>
+    public long OverflowSurfaces => Interlocked.Read(ref _overflowSurfaces);
+
+    /// <summary>Waits until the surface pool has a free surface (back-pressure before the next <see cref="Parse"/>).</summary>
+    public ValueTask WaitForSurfaceAsync(CancellationToken ct) => _pool is null ? ValueTask.CompletedTask : _pool.WaitAvailableAsync(ct);
 
     public void Dispose()
     {

@@ -20,7 +20,7 @@ public sealed class Detector : IDisposable
     private readonly IInferenceEngine _engine;
     private readonly bool _ownsEngine;
     private readonly IDetectorModel _model;
-    private readonly CpuPreprocessor _preprocessor;
+    private readonly IBatchPreprocessor _preprocessor;
     private readonly DecodeSettings _settings;
     private readonly LetterboxTransform[] _transforms;
     private readonly List<Detection> _detections = [];
@@ -28,7 +28,7 @@ public sealed class Detector : IDisposable
 
     /// <summary>Builds a detector on ONNX Runtime (CPU) from validated options.</summary>
     /// <exception cref="VigilException">Invalid options, or a model that is missing, not ONNX, or does not match the options.</exception>
-    public static Detector Create(DetectorOptions options)
+    public static Detector Create(DetectorOptions options, Func<PreprocessSpec, int, IBatchPreprocessor>? preprocessor = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = options.Validate();
@@ -36,7 +36,7 @@ public sealed class Detector : IDisposable
         var engine = new OnnxRuntimeEngine(options.ModelPath, options.MaxBatch, options.Threads);
         try
         {
-            return new Detector(options, engine, ownsEngine: true);
+            return new Detector(options, engine, ownsEngine: true, preprocessor);
         }
         catch
         {
@@ -47,10 +47,12 @@ public sealed class Detector : IDisposable
 
     /// <summary>Builds a detector on a given engine (e.g. the GPU plan engine).</summary>
     /// <param name="ownsEngine">Dispose the engine with the detector.</param>
-    public Detector(DetectorOptions options, IInferenceEngine engine, bool ownsEngine = false)
-        : this(options, engine, DetectorModels.Create(options.Family), ownsEngine) { }
+    /// <param name="preprocessor">Creates the preprocess step for (spec, max batch); null: CPU preprocessing of host BGR24 frames.</param>
+    public Detector(DetectorOptions options, IInferenceEngine engine, bool ownsEngine = false, Func<PreprocessSpec, int, IBatchPreprocessor>? preprocessor = null)
+        : this(options, engine, DetectorModels.Create(options.Family), ownsEngine, preprocessor) { }
 
-    internal Detector(DetectorOptions options, IInferenceEngine engine, IDetectorModel model, bool ownsEngine)
+    internal Detector(DetectorOptions options, IInferenceEngine engine, IDetectorModel model, bool ownsEngine,
+        Func<PreprocessSpec, int, IBatchPreprocessor>? preprocessor = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(engine);
@@ -69,8 +71,8 @@ public sealed class Detector : IDisposable
         Spec = model.CreatePreprocessSpec(w, h);
         if (engine.Inputs[0].ElementsPerItem != Spec.ElementsPerImage)
             throw new VigilException($"{engine.ModelPath}: input '{engine.Inputs[0].Name}' holds {engine.Inputs[0].ElementsPerItem} values per image; {w}x{h}x3 expected");
-        _preprocessor = new CpuPreprocessor(Spec);
         MaxBatch = Math.Min(options.MaxBatch, engine.MaxBatch);
+        _preprocessor = preprocessor is null ? new CpuBatchPreprocessor(Spec) : preprocessor(Spec, MaxBatch);
         _transforms = new LetterboxTransform[MaxBatch];
 
         HashSet<int>? keep = null;
@@ -114,7 +116,7 @@ public sealed class Detector : IDisposable
     private void ProcessBatch(IReadOnlyList<Frame> frames, int start, int count)
     {
         long t0 = Stopwatch.GetTimestamp();
-        Prepare(frames, start, count);
+        for (int i = start; i < start + count; i++) _preprocessor.Check(frames[i]);
         long t1 = Stopwatch.GetTimestamp();
         Preprocess(frames, start, count);
         long t2 = Stopwatch.GetTimestamp();
@@ -130,23 +132,8 @@ public sealed class Detector : IDisposable
         _batches++;
     }
 
-    private static void Prepare(IReadOnlyList<Frame> frames, int start, int count)
-    {
-        for (int i = start; i < start + count; i++)
-        {
-            var b = frames[i].Buffer;
-            if (b is not HostFrameBuffer || b.Format != PixelFormat.Bgr24)
-                throw new InvalidOperationException($"Detector needs host BGR24 frames; stream '{frames[i].Stream.Name}' frame {frames[i].FrameNumber} is {b.Memory} {b.Format}.");
-        }
-    }
-
-    private void Preprocess(IReadOnlyList<Frame> frames, int start, int count)
-    {
-        var input = _engine.InputBuffer(0).Span;
-        int per = Spec.ElementsPerImage;
-        for (int i = 0; i < count; i++)
-            _transforms[i] = _preprocessor.Run((HostFrameBuffer)frames[start + i].Buffer, input.Slice(i * per, per));
-    }
+    private void Preprocess(IReadOnlyList<Frame> frames, int start, int count) =>
+        _preprocessor.Run(frames, start, count, _engine, _transforms);
 
     private void Postprocess(IReadOnlyList<Frame> frames, int start, int count)
     {
@@ -182,6 +169,7 @@ public sealed class Detector : IDisposable
 
     public void Dispose()
     {
+        _preprocessor.Dispose();
         if (_ownsEngine) _engine.Dispose();
     }
 }

@@ -1,3 +1,6 @@
+using Vigil.Infer;
+using Vigil.Osd;
+using Vigil.Tracking;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -60,57 +63,86 @@ public static class ConfigLoader
             sources.Add(src);
         }
 
-        DetectorConfig? detector = null;
+        DetectorOptions? detector = null;
+        var batchTimeout = TimeSpan.FromMilliseconds(20);
         var d = root.Section("detector", required: true);
         if (d is not null)
         {
             var model = d.String("model", required: true);
             if (model is not null && !File.Exists(Resolve(model)))
                 d.Error("model", $"model file not found: {Resolve(model)}");
-            detector = new DetectorConfig
+            var size = d.IntPair("input_size");
+            detector = new DetectorOptions
             {
-                Model = model is null ? "" : Resolve(model),
-                Family = d.Enum("family", DetectorFamilyKind.Yolox),
-                InputSize = d.IntPair("input_size"),
-                ScoreThreshold = (float)d.Number("score_threshold", 0.3, 0, 1),
-                NmsIou = (float)d.Number("nms_iou", 0.45, 0, 1),
+                ModelPath = model is null ? "" : Resolve(model),
+                Family = d.Enum("family", DetectorFamily.Yolox),
+                InputWidth = size?[0],
+                InputHeight = size?[1],
+                ScoreThreshold = d.Has("score_threshold") ? (float)d.Number("score_threshold", 0.3, 0.001, 1) : null,
+                NmsIou = d.Has("nms_iou") ? (float)d.Number("nms_iou", 0.45, 0.001, 1) : null,
+                ClassAgnosticNms = d.Boolean("class_agnostic_nms", false),
                 Classes = d.StringList("classes"),
-                BatchSize = d.Integer("batch_size", 4, 1, 256),
-                BatchTimeout = TimeSpan.FromMilliseconds(d.Number("batch_timeout_ms", 20, 0, 10_000)),
+                MaxBatch = d.Integer("batch_size", 4, 1, 256),
                 Threads = d.Integer("threads", 0, 0, 256),
+                MaxDetections = d.Integer("max_detections", 300, 1, 100_000),
             };
+            batchTimeout = TimeSpan.FromMilliseconds(d.Number("batch_timeout_ms", 20, 0, 10_000));
+            foreach (var problem in detector.Validate())
+                d.Error(KeyOf(problem, "classes"), problem);
             d.ReportUnknownKeys();
         }
 
-        var tracker = new TrackerConfig();
+        TrackerOptions? tracker = new();
         var t = root.Section("tracker");
         if (t is not null)
         {
-            tracker = new TrackerConfig
+            var defaults = new TrackerOptions();
+            var type = t.String("type") ?? "bytetrack";
+            if (type == "none") tracker = null;
+            else if (!TrackerFactory.TryParseKind(type, out var kind)) t.Error("type", $"'{type}' is not one of: none, iou, sort, bytetrack");
+            else
             {
-                Type = t.Enum("type", TrackerType.ByteTrack),
-                HighThreshold = (float)t.Number("high_threshold", tracker.HighThreshold, 0, 1),
-                LowThreshold = (float)t.Number("low_threshold", tracker.LowThreshold, 0, 1),
-                NewTrackThreshold = (float)t.Number("new_track_threshold", tracker.NewTrackThreshold, 0, 1),
-                MatchIou = (float)t.Number("match_iou", tracker.MatchIou, 0, 1),
-                MaxAge = t.Integer("max_age", tracker.MaxAge, 0, 100_000),
-                MinHits = t.Integer("min_hits", tracker.MinHits, 1, 1000),
-            };
-            if (tracker.LowThreshold > tracker.HighThreshold)
-                t.Error("low_threshold", $"must not exceed high_threshold ({tracker.HighThreshold})");
+                tracker = new TrackerOptions
+                {
+                    Kind = kind,
+                    MinScore = (float)t.Number("min_score", defaults.MinScore, 0, 1),
+                    MinIou = (float)t.Number("min_iou", defaults.MinIou, 0, 1),
+                    MinHits = t.Integer("min_hits", defaults.MinHits, 1, 1000),
+                    MaxAge = t.Integer("max_age", defaults.MaxAge, 0, 100_000),
+                    HighScore = (float)t.Number("high_score", defaults.HighScore, 0, 1),
+                    LowScore = (float)t.Number("low_score", defaults.LowScore, 0, 1),
+                    NewTrackScore = (float)t.Number("new_track_score", defaults.NewTrackScore, 0, 1),
+                    MatchDistance = (float)t.Number("match_distance", defaults.MatchDistance, 0, 1),
+                    SecondMatchDistance = (float)t.Number("second_match_distance", defaults.SecondMatchDistance, 0, 1),
+                    UnconfirmedMatchDistance = (float)t.Number("unconfirmed_match_distance", defaults.UnconfirmedMatchDistance, 0, 1),
+                    TrackBuffer = t.Integer("track_buffer", defaults.TrackBuffer, 0, 100_000),
+                    ByteTrackMinHits = t.Integer("bytetrack_min_hits", defaults.ByteTrackMinHits, 1, 1000),
+                    FuseScore = t.Boolean("fuse_score", defaults.FuseScore),
+                    AppearanceWeight = (float)t.Number("appearance_weight", defaults.AppearanceWeight, 0, 1),
+                };
+                foreach (var problem in tracker.Validate())
+                    t.Error("type", problem);
+            }
             t.ReportUnknownKeys();
         }
 
-        var osd = new OsdConfig();
+        OsdOptions? osd = new();
         var o = root.Section("osd");
         if (o is not null)
         {
-            osd = new OsdConfig
-            {
-                Enabled = o.Boolean("enabled", true),
-                ShowConfidence = o.Boolean("show_confidence", true),
-                ShowTrackId = o.Boolean("show_track_id", true),
-            };
+            var defaults = new OsdOptions();
+            osd = o.Boolean("enabled", true)
+                ? new OsdOptions
+                {
+                    Thickness = o.Integer("thickness", defaults.Thickness, 1, 20),
+                    FontScale = o.Number("font_scale", defaults.FontScale, 0.05, 10),
+                    ShowLabel = o.Boolean("show_label", defaults.ShowLabel),
+                    ShowConfidence = o.Boolean("show_confidence", defaults.ShowConfidence),
+                    ShowTrackId = o.Boolean("show_track_id", defaults.ShowTrackId),
+                    DrawKeypoints = o.Boolean("draw_keypoints", defaults.DrawKeypoints),
+                    ColorBy = o.Enum("color_by", defaults.ColorBy),
+                }
+                : null;
             o.ReportUnknownKeys();
         }
 
@@ -146,10 +178,32 @@ public static class ConfigLoader
             Device = device,
             Sources = sources,
             Detector = detector!,
+            BatchTimeout = batchTimeout,
             Tracker = tracker,
             Osd = osd,
             Sinks = sinks,
             QueueCapacity = queue,
+        };
+    }
+
+    /// <summary>Options records name the bad property first ("Classes: ..."); map it back to its YAML key.</summary>
+    private static string KeyOf(string problem, string fallback)
+    {
+        int colon = problem.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0) return fallback;
+        var prop = problem[..colon];
+        return prop switch
+        {
+            "ModelPath" => "model",
+            "Family" => "family",
+            "InputWidth" or "InputHeight" => "input_size",
+            "ScoreThreshold" => "score_threshold",
+            "NmsIou" => "nms_iou",
+            "Classes" => "classes",
+            "MaxBatch" => "batch_size",
+            "Threads" => "threads",
+            "MaxDetections" => "max_detections",
+            _ => fallback,
         };
     }
 

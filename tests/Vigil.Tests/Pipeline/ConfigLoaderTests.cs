@@ -23,7 +23,7 @@ public class ConfigLoaderTests
         Assert.Equal("people", c.Name);
         Assert.Single(c.Sources);
         Assert.True(Path.IsPathRooted(c.Sources[0].Uri));
-        Assert.Equal(TrackerType.ByteTrack, c.Tracker.Type);
+        Assert.Equal(Vigil.Tracking.TrackerKind.ByteTrack, c.Tracker!.Kind);
         Assert.Equal(["person"], c.Detector.Classes);
         Assert.EndsWith("people-{stream}.mp4", c.Sinks.VideoPath);
     }
@@ -34,7 +34,7 @@ public class ConfigLoaderTests
         var c = ConfigLoader.Parse(Valid, "ok.yaml", Dir);
         Assert.Equal("vtest", c.Sources[0].Name);
         Assert.Equal(ComputeDevice.Cpu, c.Device);
-        Assert.Equal(0.3f, c.Detector.ScoreThreshold);
+        Assert.Null(c.Detector.ScoreThreshold); // the family default applies
         Assert.Null(c.Sinks.VideoPath);
     }
 
@@ -101,5 +101,23 @@ public class ConfigLoaderTests
     {
         var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load("/nonexistent/x.yaml"));
         Assert.Contains("no such configuration file", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_UnknownClassName_NamesTheClassesKey()
+    {
+        var ex = Fails(Valid + "\n  classes: [person, unicorn]\n");
+        var e = Assert.Single(ex.Errors);
+        Assert.Equal("detector.classes", e.Key);
+        Assert.Contains("unicorn", e.Message);
+        Assert.Equal(5, e.Line);
+    }
+
+    [Fact]
+    public void Parse_TrackerNone_DisablesTracking()
+    {
+        var c = ConfigLoader.Parse(Valid + "\ntracker:\n  type: none\nosd:\n  enabled: false\n", "ok.yaml", Dir);
+        Assert.Null(c.Tracker);
+        Assert.Null(c.Osd);
     }
 }

@@ -159,4 +159,26 @@ public class TrackerTests
         MotFile.Write(w, rows);
         Assert.Equal(rows, MotFile.Parse(new StringReader(w.ToString()), "mem"));
     }
+
+    [Theory]
+    [InlineData(TrackerKind.Sort)]
+    [InlineData(TrackerKind.ByteTrack)]
+    public void Update_AppearanceWeight_PrefersDetectionWithSameEmbedding(TrackerKind kind)
+    {
+        float[] e1 = [1, 0, 0], e2 = [0, 1, 0];
+        foreach (var (weight, expectShifted) in new[] { (0f, false), (0.5f, true) })
+        {
+            var tracker = TrackerFactory.Create(new TrackerOptions { Kind = kind, MinHits = 1, AppearanceWeight = weight });
+            var first = Person(100, 100);
+            first.Embedding = e1;
+            tracker.Update([first]);
+            Assert.Equal(1, first.TrackId);
+            var same = Person(100, 100);     // same place, other appearance
+            same.Embedding = e2;
+            var shifted = Person(104, 100);  // IoU 0.82, same appearance
+            shifted.Embedding = e1;
+            tracker.Update([same, shifted]);
+            Assert.Equal(1, expectShifted ? shifted.TrackId : same.TrackId);
+        }
+    }
 }
