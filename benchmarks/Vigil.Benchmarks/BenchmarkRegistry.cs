@@ -8,6 +8,8 @@ internal static class BenchmarkRegistry
         ["decode"] = Decode.DecodeBenchmark.Run,
         ["infer"] = Infer.InferBenchmark.Run,
         ["tracker"] = Tracking.TrackerBenchmark.Run,
+        ["engine"] = Engine.EngineBenchmark.Run,
+        ["engine-emit"] = Engine.EngineKernelEmit.Run,
     };
 }
 

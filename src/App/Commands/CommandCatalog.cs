@@ -11,5 +11,7 @@ internal static class CommandCatalog
         yield return ValidateCommand.Create();
         yield return EvalMotCommand.Create();
         yield return TrackCommand.Create();
+        yield return BuildCommand.Create();
+        yield return InspectCommand.Create();
     }
 }

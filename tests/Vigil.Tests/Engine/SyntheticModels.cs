@@ -1,0 +1,87 @@
+using Google.Protobuf;
+using Vigil.Engine.Onnx.Proto;
+
+namespace Vigil.Tests.Engine;
+
+/// <summary>Small ONNX models built in code (with the same generated protobuf classes the importer uses).</summary>
+internal static class SyntheticModels
+{
+    public static TensorProto Floats(string name, int[] dims, float[] values, bool raw = true)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.AddRange(dims.Select(d => (long)d));
+        if (raw)
+        {
+            var bytes = new byte[values.Length * 4];
+            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+            t.RawData = ByteString.CopyFrom(bytes);
+        }
+        else t.FloatData.AddRange(values);
+        return t;
+    }
+
+    public static ValueInfoProto Value(string name, params long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = shape } } };
+    }
+
+    public static AttributeProto Ints(string name, params long[] v)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(v);
+        return a;
+    }
+
+    public static AttributeProto Float(string name, float v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = v };
+
+    public static NodeProto Node(string name, string op, string[] inputs, string[] outputs, params AttributeProto[] attrs)
+    {
+        var n = new NodeProto { Name = name, OpType = op };
+        n.Input.AddRange(inputs);
+        n.Output.AddRange(outputs);
+        n.Attribute.AddRange(attrs);
+        return n;
+    }
+
+    public static byte[] Model(GraphProto g, long opset = 13)
+    {
+        var m = new ModelProto { IrVersion = 8, Graph = g, ProducerName = "vigil-tests" };
+        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
+        return m.ToByteArray();
+    }
+
+    public static float[] Random(int n, int seed, float scale = 1f)
+    {
+        var r = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() * 2 - 1) * scale).ToArray();
+    }
+
+    /// <summary>x[1,4,8,8] -> Conv 3x3 (4->6) -> BatchNormalization -> LeakyRelu -> Clip -> y; plus a lone BN on x -> z.</summary>
+    public static byte[] ConvBatchNorm()
+    {
+        var g = new GraphProto { Name = "conv_bn" };
+        g.Input.Add(Value("x", 1, 4, 8, 8));
+        g.Output.Add(Value("y", 1, 6, 8, 8));
+        g.Output.Add(Value("z", 1, 4, 8, 8));
+        g.Initializer.Add(Floats("w", [6, 4, 3, 3], Random(6 * 4 * 9, 1, 0.5f)));
+        g.Initializer.Add(Floats("b", [6], Random(6, 2), raw: false));
+        g.Initializer.Add(Floats("gamma", [6], Random(6, 3).Select(v => 1 + 0.5f * v).ToArray()));
+        g.Initializer.Add(Floats("beta", [6], Random(6, 4)));
+        g.Initializer.Add(Floats("mean", [6], Random(6, 5)));
+        g.Initializer.Add(Floats("var", [6], Random(6, 6).Select(v => 1 + 0.9f * v).ToArray()));
+        g.Initializer.Add(Floats("g4", [4], [1.5f, 0.5f, 1f, 2f]));
+        g.Initializer.Add(Floats("b4", [4], [0.1f, -0.2f, 0.3f, 0f]));
+        g.Initializer.Add(Floats("m4", [4], [0f, 1f, -1f, 0.5f]));
+        g.Initializer.Add(Floats("v4", [4], [1f, 2f, 0.5f, 1f]));
+        g.Initializer.Add(Floats("lo", [], [-0.5f]));
+        g.Initializer.Add(Floats("hi", [], [2f]));
+        g.Node.Add(Node("conv", "Conv", ["x", "w", "b"], ["c"], Ints("kernel_shape", 3, 3), Ints("pads", 1, 1, 1, 1)));
+        g.Node.Add(Node("bn", "BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["n"], Float("epsilon", 1e-3f)));
+        g.Node.Add(Node("lrelu", "LeakyRelu", ["n"], ["l"], Float("alpha", 0.1f)));
+        g.Node.Add(Node("clip", "Clip", ["l", "lo", "hi"], ["y"]));
+        g.Node.Add(Node("bn_alone", "BatchNormalization", ["x", "g4", "b4", "m4", "v4"], ["z"]));
+        return Model(g);
+    }
+}
