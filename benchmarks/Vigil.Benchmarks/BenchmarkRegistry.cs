@@ -4,6 +4,8 @@ internal static class BenchmarkRegistry
 {
     public static readonly Dictionary<string, Func<string[], int>> All = new()
     {
+        ["nvdec"] = Gpu.NvdecBenchmark.Run,
+        ["preprocess"] = Gpu.PreprocessBenchmark.Run,
     };
 }
 

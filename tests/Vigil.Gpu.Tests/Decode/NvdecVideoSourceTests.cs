@@ -10,7 +10,6 @@ namespace Vigil.Gpu.Tests.Decode;
 public sealed class NvdecVideoSourceTests(GpuFixture gpu)
 {
     [Theory]
-    [InlineData("vtest.mp4", "h264")]
     [InlineData("vtest-1080p.mp4", "h264")]
     [InlineData("vtest-1080p-hevc.mp4", "hevc")]
     public async Task ReadAsync_Mp4_EveryFrameMatchesFFmpegSoftwareDecode(string file, string codec)
