@@ -10,6 +10,8 @@ internal static class BenchmarkRegistry
         ["tracker"] = Tracking.TrackerBenchmark.Run,
         ["engine"] = Engine.EngineBenchmark.Run,
         ["engine-emit"] = Engine.EngineKernelEmit.Run,
+        ["nvdec"] = Gpu.NvdecBenchmark.Run,
+        ["preprocess"] = Gpu.PreprocessBenchmark.Run,
     };
 }
 

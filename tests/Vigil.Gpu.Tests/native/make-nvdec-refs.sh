@@ -12,3 +12,7 @@ ff -i "$s/vtest-1080p-hevc.mp4" -c:v copy -bsf:v hevc_mp4toannexb -f hevc "$out/
 ff -i "$out/vtest-90.h264" -frames:v 6 -pix_fmt nv12 -f rawvideo - | gzip -6 > "$out/vtest-12.nv12.gz"
 ff -i "$out/vtest-1080p.h264" -frames:v 2 -pix_fmt nv12 -f rawvideo - | gzip -6 > "$out/vtest-1080p-4.nv12.gz"
 ff -i "$out/vtest-1080p-hevc.h265" -frames:v 2 -pix_fmt nv12 -f rawvideo - | gzip -6 > "$out/vtest-1080p-hevc-4.nv12.gz"
+# A faststart copy (index first) cut at 60%: a truncated file the demuxer can still open.
+ff -i "$s/vtest-1080p.mp4" -c copy -movflags +faststart "$out/fs.tmp.mp4"
+python3 -c "import sys; d=open(sys.argv[1],'rb').read(); open(sys.argv[2],'wb').write(d[:len(d)*3//5])" "$out/fs.tmp.mp4" "$out/vtest-1080p-truncated.mp4"
+rm -f "$out/fs.tmp.mp4"
