@@ -10,8 +10,11 @@ public interface IBatchPreprocessor : IDisposable
     /// <summary>Throws <see cref="InvalidOperationException"/> when this preprocessor cannot read the frame's pixels.</summary>
     void Check(Frame frame);
 
-    /// <summary>Fills the engine's first input with frames[start..start+count) and reports where each image landed.</summary>
-    void Run(IReadOnlyList<Frame> frames, int start, int count, IInferenceEngine engine, Span<LetterboxTransform> transforms);
+    /// <summary>
+    /// Fills the engine's first input with frames[start..start+count) and reports where each image landed.
+    /// Returns where it wrote: the host input buffer, or (for an <see cref="IDeviceInputEngine"/>) its device input.
+    /// </summary>
+    MemoryKind Run(IReadOnlyList<Frame> frames, int start, int count, IInferenceEngine engine, Span<LetterboxTransform> transforms);
 }
 
 /// <summary>Preprocessing on the CPU from host BGR24 frames.</summary>
@@ -26,12 +29,13 @@ public sealed class CpuBatchPreprocessor(PreprocessSpec spec) : IBatchPreprocess
             throw new InvalidOperationException($"the CPU preprocessing needs host BGR24 frames; stream '{frame.Stream.Name}' frame {frame.FrameNumber} is {b.Memory} {b.Format}");
     }
 
-    public void Run(IReadOnlyList<Frame> frames, int start, int count, IInferenceEngine engine, Span<LetterboxTransform> transforms)
+    public MemoryKind Run(IReadOnlyList<Frame> frames, int start, int count, IInferenceEngine engine, Span<LetterboxTransform> transforms)
     {
         var input = engine.InputBuffer(0).Span;
         int per = spec.ElementsPerImage;
         for (int i = 0; i < count; i++)
             transforms[i] = _preprocessor.Run((HostFrameBuffer)frames[start + i].Buffer, input.Slice(i * per, per));
+        return MemoryKind.Host;
     }
 
     public void Dispose()

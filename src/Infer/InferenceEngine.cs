@@ -48,3 +48,16 @@ public interface IInferenceEngine : IDisposable
     /// <summary>Runs the model on the first <paramref name="batch"/> items of the input buffers.</summary>
     void Run(int batch);
 }
+
+/// <summary>
+/// An engine whose inputs live in device memory (Vigil's plan engine): the GPU preprocessing writes the input
+/// tensor in place, so no frame or tensor goes through the host before inference.
+/// </summary>
+public interface IDeviceInputEngine : IInferenceEngine
+{
+    /// <summary>Device address of input <paramref name="index"/>: FP32, <c>MaxBatch * ElementsPerItem</c> values.</summary>
+    ulong DeviceInput(int index);
+
+    /// <summary>Runs on the first <paramref name="batch"/> items already in the device inputs; outputs land in <see cref="IInferenceEngine.OutputBuffer"/>.</summary>
+    void RunFromDevice(int batch);
+}

@@ -7,7 +7,7 @@ namespace Vigil.Engine.Gpu;
 /// The plan engine behind Vigil.Infer's <see cref="IInferenceEngine"/> contract (host staging buffers), so the
 /// existing detectors run on it unchanged. The GPU pipeline uses <see cref="Engine"/>'s device buffers directly.
 /// </summary>
-public sealed class PlanInferenceEngine : IInferenceEngine
+public sealed class PlanInferenceEngine : IDeviceInputEngine
 {
     private readonly float[][] _in, _out;
     private readonly CudaStream _stream;
@@ -32,6 +32,15 @@ public sealed class PlanInferenceEngine : IInferenceEngine
 
     public Memory<float> InputBuffer(int index) => _in[index];
     public ReadOnlyMemory<float> OutputBuffer(int index) => _out[index];
+
+    public ulong DeviceInput(int index) => Engine.Inputs[index].Pointer;
+
+    public void RunFromDevice(int batch)
+    {
+        Engine.Run(_stream, batch);
+        for (int i = 0; i < _out.Length; i++)
+            Engine.Outputs[i].CopyTo(_stream, _out[i].AsSpan(0, Outputs[i].ElementsPerItem * batch));
+    }
 
     public void Run(int batch)
     {

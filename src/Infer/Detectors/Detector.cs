@@ -118,9 +118,10 @@ public sealed class Detector : IDisposable
         long t0 = Stopwatch.GetTimestamp();
         for (int i = start; i < start + count; i++) _preprocessor.Check(frames[i]);
         long t1 = Stopwatch.GetTimestamp();
-        Preprocess(frames, start, count);
+        var written = _preprocessor.Run(frames, start, count, _engine, _transforms);
         long t2 = Stopwatch.GetTimestamp();
-        _engine.Run(count);
+        if (written == MemoryKind.Device) ((IDeviceInputEngine)_engine).RunFromDevice(count);
+        else _engine.Run(count);
         long t3 = Stopwatch.GetTimestamp();
         Postprocess(frames, start, count);
         long t4 = Stopwatch.GetTimestamp();
@@ -131,9 +132,6 @@ public sealed class Detector : IDisposable
         _frames += count;
         _batches++;
     }
-
-    private void Preprocess(IReadOnlyList<Frame> frames, int start, int count) =>
-        _preprocessor.Run(frames, start, count, _engine, _transforms);
 
     private void Postprocess(IReadOnlyList<Frame> frames, int start, int count)
     {

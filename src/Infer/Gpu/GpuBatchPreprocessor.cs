@@ -7,7 +7,8 @@ namespace Vigil.Infer.Gpu;
 /// The detector's preprocess step on the GPU: the fused kernel turns a batch of device NV12 surfaces into the
 /// model's input tensor in device memory. For a host engine (ONNX Runtime on the CPU, until the plan engine
 /// runs the model on the GPU) the finished tensor — not the frames — is then copied once into the engine's
-/// input buffer; that copy is the only one, and it is counted by the CUDA layer like every other.
+/// input buffer; that copy is the only one, and it is counted by the CUDA layer like every other. For a device
+/// engine (<see cref="IDeviceInputEngine"/>, the plan engine) the kernel writes the engine's input in place.
 /// </summary>
 public sealed class GpuBatchPreprocessor : IBatchPreprocessor
 {
@@ -35,15 +36,26 @@ public sealed class GpuBatchPreprocessor : IBatchPreprocessor
             throw new InvalidOperationException($"the GPU preprocessing needs device NV12 frames; stream '{frame.Stream.Name}' frame {frame.FrameNumber} is {frame.Buffer.Memory} {frame.Buffer.Format}");
     }
 
-    public unsafe void Run(IReadOnlyList<Frame> frames, int start, int count, IInferenceEngine engine, Span<LetterboxTransform> transforms)
+    public unsafe MemoryKind Run(IReadOnlyList<Frame> frames, int start, int count, IInferenceEngine engine, Span<LetterboxTransform> transforms)
     {
         var batch = new Frame[count];
         for (int i = 0; i < count; i++) batch[i] = frames[start + i];
+        if (engine is IDeviceInputEngine device)
+        {
+            // The kernel writes straight into the engine's device input: nothing crosses to the host.
+            Span<GpuImage> images = stackalloc GpuImage[count];
+            for (int i = 0; i < count; i++)
+                images[i] = GpuImage.From((DeviceFrameBuffer)batch[i].Buffer, batch[i].Stream.ColorMatrix);
+            _kernel.Run(images, device.DeviceInput(0), _stream, transforms);
+            _stream.Synchronize();
+            return MemoryKind.Device;
+        }
         _kernel.Run(batch, _tensor, _stream, transforms);
         long bytes = (long)count * _spec.ElementsPerImage * sizeof(float);
         using MemoryHandle pin = engine.InputBuffer(0).Pin();
         _tensor.CopyToHost(_stream, (nint)pin.Pointer, bytes);
         _stream.Synchronize();
+        return MemoryKind.Host;
     }
 
     public void Dispose()

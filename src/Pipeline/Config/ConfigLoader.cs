@@ -12,6 +12,8 @@ namespace Vigil.Pipeline.Config;
 /// </summary>
 public static class ConfigLoader
 {
+    private enum X264Preset { UltraFast, SuperFast, VeryFast, Faster, Fast, Medium, Slow, Slower, VerySlow }
+
     public static PipelineConfig Load(string path)
     {
         var display = Path.GetRelativePath(Environment.CurrentDirectory, Path.GetFullPath(path));
@@ -65,6 +67,8 @@ public static class ConfigLoader
 
         DetectorOptions? detector = null;
         var batchTimeout = TimeSpan.FromMilliseconds(20);
+        var backend = InferenceBackend.Auto;
+        var precision = ModelPrecision.Fp16;
         var d = root.Section("detector", required: true);
         if (d is not null)
         {
@@ -87,6 +91,10 @@ public static class ConfigLoader
                 MaxDetections = d.Integer("max_detections", 300, 1, 100_000),
             };
             batchTimeout = TimeSpan.FromMilliseconds(d.Number("batch_timeout_ms", 20, 0, 10_000));
+            backend = d.Enum("engine", InferenceBackend.Auto);
+            precision = d.Enum("precision", ModelPrecision.Fp16);
+            if (backend == InferenceBackend.Plan && device == ComputeDevice.Cpu)
+                d.Error("engine", "the plan engine needs device: gpu (use onnxruntime or auto on the CPU)");
             foreach (var problem in detector.Validate())
                 d.Error(KeyOf(problem, "classes"), problem);
             d.ReportUnknownKeys();
@@ -159,6 +167,8 @@ public static class ConfigLoader
             sinks = new SinksConfig
             {
                 VideoPath = videoPath is null ? null : Resolve(videoPath),
+                VideoPreset = video?.Enum("preset", X264Preset.VeryFast).ToString().ToLowerInvariant() ?? "veryfast",
+                VideoCrf = video?.Integer("crf", 23, 0, 51) ?? 23,
                 JsonLinesPath = jsonl?.String("path", required: true) is { } jp ? Resolve(jp) : null,
                 ReportPath = report?.String("path") is { } rp ? Resolve(rp) : null,
                 ReportInterval = TimeSpan.FromSeconds(report?.Number("interval_s", 5, 0, 86_400) ?? 5),
@@ -179,6 +189,8 @@ public static class ConfigLoader
             Sources = sources,
             Detector = detector!,
             BatchTimeout = batchTimeout,
+            Backend = backend,
+            Precision = precision,
             Tracker = tracker,
             Osd = osd,
             Sinks = sinks,

@@ -6,6 +6,19 @@ namespace Vigil.Pipeline.Config;
 
 public enum ComputeDevice { Cpu, Gpu }
 
+/// <summary>Which runtime executes the detector's model.</summary>
+public enum InferenceBackend
+{
+    /// <summary>The plan engine on device: gpu, ONNX Runtime on device: cpu.</summary>
+    Auto,
+    /// <summary>ONNX Runtime on the CPU (on device: gpu it is fed the tensor the GPU preprocessing made).</summary>
+    OnnxRuntime,
+    /// <summary>Vigil's plan engine (GPU only): the plan is built once and cached next to the model.</summary>
+    Plan,
+}
+
+public enum ModelPrecision { Fp32, Fp16 }
+
 public enum SourceErrorPolicy
 {
     /// <summary>Report the failed source and keep the other streams running (default).</summary>
@@ -22,6 +35,9 @@ public sealed record PipelineConfig
     public ComputeDevice Device { get; init; } = ComputeDevice.Cpu;
     public required IReadOnlyList<SourceConfig> Sources { get; init; }
     public required DetectorOptions Detector { get; init; }
+    public InferenceBackend Backend { get; init; } = InferenceBackend.Auto;
+    /// <summary>Precision of the plan engine (the CPU engine always runs FP32).</summary>
+    public ModelPrecision Precision { get; init; } = ModelPrecision.Fp16;
     /// <summary>Longest wait for a batch to fill before running a partial one.</summary>
     public TimeSpan BatchTimeout { get; init; } = TimeSpan.FromMilliseconds(20);
     /// <summary>Null: no tracking.</summary>
@@ -50,6 +66,10 @@ public sealed record SinksConfig
 {
     /// <summary>Annotated video path; "{stream}" is replaced by the source name (required with several sources).</summary>
     public string? VideoPath { get; init; }
+    /// <summary>H.264 encoder preset (libx264: ultrafast .. veryslow).</summary>
+    public string VideoPreset { get; init; } = "veryfast";
+    /// <summary>H.264 constant rate factor (0 lossless .. 51 worst).</summary>
+    public int VideoCrf { get; init; } = 23;
     public string? JsonLinesPath { get; init; }
     /// <summary>Performance summary JSON written at the end.</summary>
     public string? ReportPath { get; init; }

@@ -116,7 +116,7 @@ internal sealed class SinkProcessor : IStageProcessor<Batch, Batch>
             var path = _config.VideoPathFor(frame.Stream.Name);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             writer = new Mp4VideoWriter(path, frame.Buffer.Width, frame.Buffer.Height, frame.Stream.FramesPerSecond,
-                new Mp4WriterOptions { Log = m => _bus.Publish(PipelineEventKind.Info, $"video:{frame.Stream.Name}", m) });
+                new Mp4WriterOptions { Preset = _config.VideoPreset, Crf = _config.VideoCrf, Log = m => _bus.Publish(PipelineEventKind.Info, $"video:{frame.Stream.Name}", m) });
             _videos[stream] = writer;
         }
         if (frame.Buffer.Width != writer.Width || frame.Buffer.Height != writer.Height)
