@@ -58,6 +58,20 @@ public interface IDeviceInputEngine : IInferenceEngine
     /// <summary>Device address of input <paramref name="index"/>: FP32, <c>MaxBatch * ElementsPerItem</c> values.</summary>
     ulong DeviceInput(int index);
 
-    /// <summary>Runs on the first <paramref name="batch"/> items already in the device inputs; outputs land in <see cref="IInferenceEngine.OutputBuffer"/>.</summary>
-    void RunFromDevice(int batch);
+    /// <summary>
+    /// Runs on the first <paramref name="batch"/> items already in the device inputs. With
+    /// <paramref name="downloadOutputs"/> the outputs land in <see cref="IInferenceEngine.OutputBuffer"/>; without,
+    /// they stay on the device for a <see cref="IDeviceDetectionDecoder"/> (the run has finished on return).
+    /// </summary>
+    void RunFromDevice(int batch, bool downloadOutputs = true);
+}
+
+/// <summary>
+/// Detector postprocessing on the device (YOLOX grid decode, threshold and NMS on the GPU), reading the engine's
+/// output tensor in place: only the final boxes come back to the host.
+/// </summary>
+public interface IDeviceDetectionDecoder : IDisposable
+{
+    /// <summary>Fills results[i] with image i's detections, boxes in model-input pixels.</summary>
+    void Decode(int batch, DecodeSettings settings, List<Detection>[] results);
 }

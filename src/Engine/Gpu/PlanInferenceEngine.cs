@@ -35,9 +35,14 @@ public sealed class PlanInferenceEngine : IDeviceInputEngine
 
     public ulong DeviceInput(int index) => Engine.Inputs[index].Pointer;
 
-    public void RunFromDevice(int batch)
+    public void RunFromDevice(int batch, bool downloadOutputs = true)
     {
         Engine.Run(_stream, batch);
+        if (!downloadOutputs)
+        {
+            _stream.Synchronize();
+            return;
+        }
         for (int i = 0; i < _out.Length; i++)
             Engine.Outputs[i].CopyTo(_stream, _out[i].AsSpan(0, Outputs[i].ElementsPerItem * batch));
     }

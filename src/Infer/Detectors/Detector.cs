@@ -21,6 +21,8 @@ public sealed class Detector : IDisposable
     private readonly bool _ownsEngine;
     private readonly IDetectorModel _model;
     private readonly IBatchPreprocessor _preprocessor;
+    private readonly IDeviceDetectionDecoder? _deviceDecoder;
+    private readonly List<Detection>[] _deviceResults;
     private readonly DecodeSettings _settings;
     private readonly LetterboxTransform[] _transforms;
     private readonly List<Detection> _detections = [];
@@ -48,11 +50,14 @@ public sealed class Detector : IDisposable
     /// <summary>Builds a detector on a given engine (e.g. the GPU plan engine).</summary>
     /// <param name="ownsEngine">Dispose the engine with the detector.</param>
     /// <param name="preprocessor">Creates the preprocess step for (spec, max batch); null: CPU preprocessing of host BGR24 frames.</param>
-    public Detector(DetectorOptions options, IInferenceEngine engine, bool ownsEngine = false, Func<PreprocessSpec, int, IBatchPreprocessor>? preprocessor = null)
-        : this(options, engine, DetectorModels.Create(options.Family), ownsEngine, preprocessor) { }
+    /// <param name="deviceDecoder">GPU postprocessing of the engine's device outputs (owned by the detector); used when the
+    /// preprocessing wrote the engine's device input and the NMS is per class.</param>
+    public Detector(DetectorOptions options, IInferenceEngine engine, bool ownsEngine = false, Func<PreprocessSpec, int, IBatchPreprocessor>? preprocessor = null,
+        IDeviceDetectionDecoder? deviceDecoder = null)
+        : this(options, engine, DetectorModels.Create(options.Family), ownsEngine, preprocessor, deviceDecoder) { }
 
     internal Detector(DetectorOptions options, IInferenceEngine engine, IDetectorModel model, bool ownsEngine,
-        Func<PreprocessSpec, int, IBatchPreprocessor>? preprocessor = null)
+        Func<PreprocessSpec, int, IBatchPreprocessor>? preprocessor = null, IDeviceDetectionDecoder? deviceDecoder = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(engine);
@@ -73,6 +78,9 @@ public sealed class Detector : IDisposable
             throw new VigilException($"{engine.ModelPath}: input '{engine.Inputs[0].Name}' holds {engine.Inputs[0].ElementsPerItem} values per image; {w}x{h}x3 expected");
         MaxBatch = Math.Min(options.MaxBatch, engine.MaxBatch);
         _preprocessor = preprocessor is null ? new CpuBatchPreprocessor(Spec) : preprocessor(Spec, MaxBatch);
+        _deviceDecoder = options.ClassAgnosticNms ? null : deviceDecoder;
+        _deviceResults = new List<Detection>[MaxBatch];
+        for (int i = 0; i < MaxBatch; i++) _deviceResults[i] = [];
         _transforms = new LetterboxTransform[MaxBatch];
 
         HashSet<int>? keep = null;
@@ -120,10 +128,12 @@ public sealed class Detector : IDisposable
         long t1 = Stopwatch.GetTimestamp();
         var written = _preprocessor.Run(frames, start, count, _engine, _transforms);
         long t2 = Stopwatch.GetTimestamp();
-        if (written == MemoryKind.Device) ((IDeviceInputEngine)_engine).RunFromDevice(count);
+        bool onDevice = written == MemoryKind.Device;
+        if (onDevice) ((IDeviceInputEngine)_engine).RunFromDevice(count, downloadOutputs: _deviceDecoder is null);
         else _engine.Run(count);
+        if (onDevice && _deviceDecoder is not null) _deviceDecoder.Decode(count, _settings, _deviceResults);
         long t3 = Stopwatch.GetTimestamp();
-        Postprocess(frames, start, count);
+        Postprocess(frames, start, count, onDevice && _deviceDecoder is not null);
         long t4 = Stopwatch.GetTimestamp();
         _prepare += t1 - t0;
         _preprocess += t2 - t1;
@@ -133,16 +143,24 @@ public sealed class Detector : IDisposable
         _batches++;
     }
 
-    private void Postprocess(IReadOnlyList<Frame> frames, int start, int count)
+    private void Postprocess(IReadOnlyList<Frame> frames, int start, int count, bool decodedOnDevice)
     {
         for (int i = 0; i < count; i++)
         {
             var frame = frames[start + i];
-            _detections.Clear();
-            _model.Decode(_engine, i, _settings, _detections);
+            var detections = _detections;
+            if (decodedOnDevice)
+            {
+                detections = _deviceResults[i];
+            }
+            else
+            {
+                _detections.Clear();
+                _model.Decode(_engine, i, _settings, _detections);
+            }
             var t = _transforms[i];
             float fw = frame.Buffer.Width, fh = frame.Buffer.Height;
-            foreach (var d in _detections)
+            foreach (var d in detections)
             {
                 var box = t.ToSource(d.Box).Clip(fw, fh);
                 if (box.Area <= 0f) continue;
@@ -168,6 +186,7 @@ public sealed class Detector : IDisposable
     public void Dispose()
     {
         _preprocessor.Dispose();
+        _deviceDecoder?.Dispose();
         if (_ownsEngine) _engine.Dispose();
     }
 }
