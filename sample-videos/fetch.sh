@@ -9,17 +9,18 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache="$here/.cache"
 mkdir -p "$cache"
+if [[ $(id -u) -eq 0 ]]; then sudo=""; else sudo="sudo"; fi
 need_pkgs=()
 command -v ffmpeg >/dev/null || need_pkgs+=(ffmpeg)
 if ((${#need_pkgs[@]})); then
-  if [[ $(id -u) -eq 0 ]]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 extract() { # file inside opencv-doc's examples/data -> destination
   local name=$1 dest=$2
   [[ -f "$dest" ]] && return 0
   if ! ls "$cache"/opencv-doc_*.deb >/dev/null 2>&1; then
-    (cd "$cache" && apt-get download opencv-doc >/dev/null)
+    # apt-get download needs the package lists; refresh them once if they are missing or stale.
+    (cd "$cache" && { apt-get download opencv-doc >/dev/null 2>&1 || { $sudo apt-get update -qq && apt-get download opencv-doc >/dev/null; }; })
   fi
   dpkg-deb --fsys-tarfile "$cache"/opencv-doc_*.deb \
     | tar -xO "./usr/share/doc/opencv-doc/examples/data/$name" > "$dest.tmp"
