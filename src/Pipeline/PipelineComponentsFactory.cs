@@ -57,14 +57,24 @@ public static class PipelineComponentsFactory
         {
             throw new VigilException($"{config.SourceFile}: device: gpu, but no usable NVIDIA GPU was found ({ex.Message})");
         }
-        var compiler = new KernelCompiler(context);
-        var engine = CreateGpuEngine(config, context, compiler);
-        // YOLOX on the plan engine: grid decode, threshold and NMS run on the GPU too; only final boxes come back.
-        IDeviceDetectionDecoder? deviceDecoder = engine is PlanInferenceEngine plan && config.Detector.Family == DetectorFamily.Yolox
-            ? new YoloxDeviceDecoder(context, compiler, plan.Engine, (int)plan.Inputs[0].Shape[^1], config.Detector.MaxDetections)
-            : null;
-        var detector = new Detector(config.Detector, engine, ownsEngine: true,
-            (spec, maxBatch) => new GpuBatchPreprocessor(context, compiler, spec, maxBatch), deviceDecoder);
+        Detector detector;
+        KernelCompiler compiler;
+        try
+        {
+            compiler = new KernelCompiler(context);
+            var engine = CreateGpuEngine(config, context, compiler);
+            // YOLOX on the plan engine: grid decode, threshold and NMS run on the GPU too; only final boxes come back.
+            IDeviceDetectionDecoder? deviceDecoder = engine is PlanInferenceEngine plan && config.Detector.Family == DetectorFamily.Yolox
+                ? new YoloxDeviceDecoder(context, compiler, plan.Engine, (int)plan.Inputs[0].Shape[^1], config.Detector.MaxDetections)
+                : null;
+            detector = new Detector(config.Detector, engine, ownsEngine: true,
+                (spec, maxBatch) => new GpuBatchPreprocessor(context, compiler, spec, maxBatch), deviceDecoder);
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
         var stages = new List<StageDefinition<Batch, Batch>>
         {
             new("detect", capacity, ErrorPolicy.Stop, () => new DetectProcessor(detector)),
