@@ -45,6 +45,9 @@ public sealed class OnnxRuntimeEngine : IInferenceEngine
             InterOpNumThreads = 1,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
+        // ONNX Runtime's worker threads spin while waiting for work by default. In a pipeline, decode, tracking and
+        // encoding share the same cores, and spinning workers take cycles from them; waiting workers sleep instead.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         try
         {
             _session = new InferenceSession(modelPath, options);
