@@ -20,7 +20,7 @@ public sealed record KernelCandidate(string Tactic, string Source, KernelLaunch 
 /// and the fused epilogue baked in as constants, in the plan's storage precision (FP32, or FP16 with FP32 arithmetic).
 /// Every kernel has the signature <c>(T* arena, const T* weightsT, const float* weightsF, int batch)</c>.
 /// </summary>
-public sealed class KernelGenerator
+public sealed partial class KernelGenerator
 {
     private readonly LayerProgram _p;
     private readonly bool _half;
