@@ -17,7 +17,7 @@ public sealed class GpuEngine : IDisposable
     private readonly (CudaKernel Kernel, KernelLaunch Launch)[] _layers;
     private readonly (CudaKernel Kernel, KernelLaunch Launch)[] _inputs, _outputs;
     private readonly DeviceBuffer _arena, _weightsT, _weightsF;
-    private readonly Dictionary<int, CudaGraphExec> _graphs = [];
+    private readonly Dictionary<(int Batch, bool Convert), CudaGraphExec> _graphs = [];
     private readonly KernelArgs _args = new(8);
 
     public GpuEngine(CudaContext context, KernelCompiler compiler, PlanModel plan, string source = "plan")
@@ -31,7 +31,7 @@ public sealed class GpuEngine : IDisposable
         _ctx = context;
         Plan = plan;
         var p = plan.Program;
-        var gen = new KernelGenerator(p, h.Precision);
+        var gen = new KernelGenerator(p, h.Precision, h.BatchMax);
         int elem = h.Precision == PlanPrecision.Fp16 ? 2 : 4;
         ElementBytes = elem;
 
@@ -121,27 +121,46 @@ public sealed class GpuEngine : IDisposable
     }
 
     /// <summary>Queues every kernel of a batch without a graph (used for tactic timing and graph capture).</summary>
-    internal void Enqueue(CudaStream stream, int batch)
+    internal void Enqueue(CudaStream stream, int batch, bool convertInputs = true)
     {
-        for (int i = 0; i < _inputs.Length; i++) Launch(stream, _inputs[i].Kernel, _inputs[i].Launch, batch, Inputs[i].Pointer);
+        if (convertInputs)
+            for (int i = 0; i < _inputs.Length; i++) Launch(stream, _inputs[i].Kernel, _inputs[i].Launch, batch, Inputs[i].Pointer);
         foreach (var (k, l) in _layers) Launch(stream, k, l, batch, null);
         for (int i = 0; i < _outputs.Length; i++) Launch(stream, _outputs[i].Kernel, _outputs[i].Launch, batch, Outputs[i].Pointer);
     }
 
-    /// <summary>Runs the first <paramref name="batch"/> images of <see cref="Inputs"/> on <paramref name="stream"/> (asynchronous).</summary>
-    public void Run(CudaStream stream, int batch)
+    /// <summary>
+    /// Runs the first <paramref name="batch"/> images of <see cref="Inputs"/> on <paramref name="stream"/> (asynchronous).
+    /// With <paramref name="convertInputs"/> false the input tensors are taken as already written into the arena in the
+    /// plan's storage precision (see <see cref="ArenaInput"/>), skipping the FP32 conversion kernels.
+    /// </summary>
+    public void Run(CudaStream stream, int batch, bool convertInputs = true)
     {
         if (batch < MinBatch || batch > MaxBatch)
             throw new ArgumentOutOfRangeException(nameof(batch), $"batch {batch} is outside the plan's profile {MinBatch}..{MaxBatch}");
-        if (!_graphs.TryGetValue(batch, out var exec))
+        if (!_graphs.TryGetValue((batch, convertInputs), out var exec))
         {
             stream.BeginCapture();
-            Enqueue(stream, batch);
+            Enqueue(stream, batch, convertInputs);
             using var graph = stream.EndCapture();
             exec = graph.Instantiate();
-            _graphs[batch] = exec;
+            _graphs[(batch, convertInputs)] = exec;
         }
         exec.Launch(stream);
+    }
+
+    /// <summary>
+    /// Device address of input <paramref name="index"/> inside the arena for a run at <paramref name="batch"/>: a dense
+    /// [batch, ...] tensor of <see cref="ElementBytes"/>-byte elements (FP16 in FP16 plans) that a producer such as the
+    /// fused preprocessing kernel can write directly before <c>Run(stream, batch, convertInputs: false)</c>.
+    /// </summary>
+    public ulong ArenaInput(int index, int batch)
+    {
+        var io = Plan.Program.Inputs[index];
+        // Buffers are padded to 64 elements: the input is dense across images only when its size is a multiple of 64.
+        if (batch > 1 && Plan.Program.SampleStride(io.Ref) != io.Ref.Count)
+            throw new InvalidOperationException($"input {io.Name} is not dense across images in the arena ({io.Ref.Count} elements per image, stride {Plan.Program.SampleStride(io.Ref)})");
+        return _arena.Pointer + (ulong)(Plan.Program.Address(io.Ref, batch, 0) * ElementBytes);
     }
 
     /// <summary>Number of CUDA graphs captured so far (one per batch size used).</summary>
