@@ -223,33 +223,103 @@ public sealed partial class KernelGenerator
         int ks = (int)((K + 15) / 16);
         int mi = (int)((M + 15) / 16);
         var x = l.Inputs[0]; var y = l.Outputs[0];
+        // With an even channel count the patch is staged channel-last (HWC) and the reduction runs (ky, kx, ic): each
+        // B register (two consecutive k) is then one 32-bit shared load instead of two 16-bit ones.
+        bool hwc = Cin % 2 == 0;
         string fn = $"{f}_tcd{16 * mi}";
+        string stageAndOffsets = hwc
+            ? $$"""
+                  for (int e = threadIdx.x; e < {{Cin * plane}}; e += 128) {
+                    int ic = e / {{plane}}, rem = e - ic * {{plane}};
+                    int rr = rem / {{sc}}, cc = rem - rr * {{sc}};
+                    int iy = iy0 + rr, ix = ix0 + cc;
+                    S[rem * {{Cin}} + ic] = (iy >= 0 && iy < {{H}} && ix >= 0 && ix < {{W}}) ? X[(long)ic * {{H * W}} + iy * {{W}} + ix] : (T)0;
+                  }
+                  // Per k = 16 s + 2 tig + {0, 8}: offset of the (ic, ic+1) pair in S, and of W[., ic, ky, kx] in a weight row.
+                  int ko[{{ks}}][2], wo[{{ks}}][2];
+                  #pragma unroll
+                  for (int s = 0; s < {{ks}}; s++)
+                    #pragma unroll
+                    for (int q = 0; q < 2; q++) {
+                      int k = s * 16 + tig * 2 + q * 8;
+                      int kk = k / {{Cin}}, ic = k - kk * {{Cin}}, ky = kk / {{KW}}, kx = kk - ky * {{KW}};
+                      ko[s][q] = k < {{K}} ? (ky * {{DH * sc}} + kx * {{DW}}) * {{Cin}} + ic : -1;
+                      wo[s][q] = ic * {{KH * KW}} + ky * {{KW}} + kx;
+                    }
+                """
+            : $$"""
+                  for (int e = threadIdx.x; e < {{Cin * plane}}; e += 128) {
+                    int ic = e / {{plane}}, rem = e - ic * {{plane}};
+                    int rr = rem / {{sc}}, cc = rem - rr * {{sc}};
+                    int iy = iy0 + rr, ix = ix0 + cc;
+                    S[e] = (iy >= 0 && iy < {{H}} && ix >= 0 && ix < {{W}}) ? X[(long)ic * {{H * W}} + iy * {{W}} + ix] : (T)0;
+                  }
+                  // Offsets into S of the reduction indices this thread feeds to B fragments: k = 16 s + 2 tig + {0, 1, 8, 9}.
+                  int ko[{{ks}}][4];
+                  #pragma unroll
+                  for (int s = 0; s < {{ks}}; s++)
+                    #pragma unroll
+                    for (int q = 0; q < 4; q++) {
+                      int k = s * 16 + tig * 2 + (q & 1) + (q >> 1) * 8;
+                      int ic = k / {{KH * KW}}, rem = k - ic * {{KH * KW}}, ky = rem / {{KW}}, kx = rem - ky * {{KW}};
+                      ko[s][q] = k < {{K}} ? ic * {{plane}} + ky * {{DH * sc}} + kx * {{DW}} : -1;
+                    }
+                """;
+        string fragments = hwc
+            ? $$"""
+                    #pragma unroll
+                    for (int i = 0; i < {{mi}}; i++) {
+                      int mA = i * 16 + gid, mB = mA + 8;
+                      #define VW(mm, q) ((unsigned)Wt[(mm) * {{K}} + wo[s][q]] | ((unsigned)Wt[(mm) * {{K}} + wo[s][q] + {{KH * KW}}] << 16))
+                      a[i][0] = (mA < {{M}} && ko[s][0] >= 0) ? VW(mA, 0) : 0u;
+                      a[i][1] = (mB < {{M}} && ko[s][0] >= 0) ? VW(mB, 0) : 0u;
+                      a[i][2] = (mA < {{M}} && ko[s][1] >= 0) ? VW(mA, 1) : 0u;
+                      a[i][3] = (mB < {{M}} && ko[s][1] >= 0) ? VW(mB, 1) : 0u;
+                      #undef VW
+                    }
+                    #pragma unroll
+                    for (int j = 0; j < 4; j++) {
+                      int po = (warp * {{SH * sc}} + (j * 8 + gid) * {{SW}}) * {{Cin}};
+                      unsigned b[2];
+                      b[0] = ko[s][0] >= 0 ? *(const unsigned*)&S[ko[s][0] + po] : 0u;
+                      b[1] = ko[s][1] >= 0 ? *(const unsigned*)&S[ko[s][1] + po] : 0u;
+                      #pragma unroll
+                      for (int i = 0; i < {{mi}}; i++) vmma(c[i][j], a[i], b);
+                    }
+                """
+            : $$"""
+                    #pragma unroll
+                    for (int i = 0; i < {{mi}}; i++) {
+                      int mA = i * 16 + gid, mB = mA + 8, kA = s * 16 + tig * 2, kB = kA + 8;
+                      #define VW(mm, kk) ((unsigned)Wt[(mm) * {{K}} + (kk)] | ((kk) + 1 < {{K}} ? (unsigned)Wt[(mm) * {{K}} + (kk) + 1] << 16 : 0u))
+                      a[i][0] = (mA < {{M}} && kA < {{K}}) ? VW(mA, kA) : 0u;
+                      a[i][1] = (mB < {{M}} && kA < {{K}}) ? VW(mB, kA) : 0u;
+                      a[i][2] = (mA < {{M}} && kB < {{K}}) ? VW(mA, kB) : 0u;
+                      a[i][3] = (mB < {{M}} && kB < {{K}}) ? VW(mB, kB) : 0u;
+                      #undef VW
+                    }
+                    #pragma unroll
+                    for (int j = 0; j < 4; j++) {
+                      int po = warp * {{SH * sc}} + (j * 8 + gid) * {{SW}};
+                      unsigned b[2];
+                      unsigned v0 = ko[s][0] >= 0 ? (unsigned)S[ko[s][0] + po] : 0u, v1 = ko[s][1] >= 0 ? (unsigned)S[ko[s][1] + po] : 0u;
+                      unsigned v2 = ko[s][2] >= 0 ? (unsigned)S[ko[s][2] + po] : 0u, v3 = ko[s][3] >= 0 ? (unsigned)S[ko[s][3] + po] : 0u;
+                      b[0] = v0 | (v1 << 16); b[1] = v2 | (v3 << 16);
+                      #pragma unroll
+                      for (int i = 0; i < {{mi}}; i++) vmma(c[i][j], a[i], b);
+                    }
+                """;
         var sb = new StringBuilder();
         sb.Append($$"""
             extern "C" __global__ void __launch_bounds__(128) {{fn}}(KARGS) {
-              __shared__ T S[{{Cin * plane}}];
+              __shared__ __align__(16) T S[{{Cin * plane}}];
               int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
               int gid = lane >> 2, tig = lane & 3;
               int ox0 = blockIdx.x % {{(OW + tw - 1) / tw}} * {{tw}}, oy0 = blockIdx.x / {{(OW + tw - 1) / tw}} * {{th}}, n = blockIdx.z;
               const T* X = A + {{Addr(x, "n")}};
               const T* Wt = {{ConstT(l.Inputs[1])}};
               int iy0 = oy0 * {{SH}} - {{PT}}, ix0 = ox0 * {{SW}} - {{PL}};
-              for (int e = threadIdx.x; e < {{Cin * plane}}; e += 128) {
-                int ic = e / {{plane}}, rem = e - ic * {{plane}};
-                int rr = rem / {{sc}}, cc = rem - rr * {{sc}};
-                int iy = iy0 + rr, ix = ix0 + cc;
-                S[e] = (iy >= 0 && iy < {{H}} && ix >= 0 && ix < {{W}}) ? X[(long)ic * {{H * W}} + iy * {{W}} + ix] : (T)0;
-              }
-              // Offsets into S of the reduction indices this thread feeds to B fragments: k = 16 s + 2 tig + {0, 1, 8, 9}.
-              int ko[{{ks}}][4];
-              #pragma unroll
-              for (int s = 0; s < {{ks}}; s++)
-                #pragma unroll
-                for (int q = 0; q < 4; q++) {
-                  int k = s * 16 + tig * 2 + (q & 1) + (q >> 1) * 8;
-                  int ic = k / {{KH * KW}}, rem = k - ic * {{KH * KW}}, ky = rem / {{KW}}, kx = rem - ky * {{KW}};
-                  ko[s][q] = k < {{K}} ? ic * {{plane}} + ky * {{DH * sc}} + kx * {{DW}} : -1;
-                }
+              {{stageAndOffsets}}
               float c[{{mi}}][4][4];
               #pragma unroll
               for (int i = 0; i < {{mi}}; i++)
@@ -261,26 +331,7 @@ public sealed partial class KernelGenerator
               #pragma unroll
               for (int s = 0; s < {{ks}}; s++) {
                 unsigned a[{{mi}}][4];
-                #pragma unroll
-                for (int i = 0; i < {{mi}}; i++) {
-                  int mA = i * 16 + gid, mB = mA + 8, kA = s * 16 + tig * 2, kB = kA + 8;
-                  #define VW(mm, kk) ((unsigned)Wt[(mm) * {{K}} + (kk)] | ((kk) + 1 < {{K}} ? (unsigned)Wt[(mm) * {{K}} + (kk) + 1] << 16 : 0u))
-                  a[i][0] = (mA < {{M}} && kA < {{K}}) ? VW(mA, kA) : 0u;
-                  a[i][1] = (mB < {{M}} && kA < {{K}}) ? VW(mB, kA) : 0u;
-                  a[i][2] = (mA < {{M}} && kB < {{K}}) ? VW(mA, kB) : 0u;
-                  a[i][3] = (mB < {{M}} && kB < {{K}}) ? VW(mB, kB) : 0u;
-                  #undef VW
-                }
-                #pragma unroll
-                for (int j = 0; j < 4; j++) {
-                  int po = warp * {{SH * sc}} + (j * 8 + gid) * {{SW}};
-                  unsigned b[2];
-                  unsigned v0 = ko[s][0] >= 0 ? (unsigned)S[ko[s][0] + po] : 0u, v1 = ko[s][1] >= 0 ? (unsigned)S[ko[s][1] + po] : 0u;
-                  unsigned v2 = ko[s][2] >= 0 ? (unsigned)S[ko[s][2] + po] : 0u, v3 = ko[s][3] >= 0 ? (unsigned)S[ko[s][3] + po] : 0u;
-                  b[0] = v0 | (v1 << 16); b[1] = v2 | (v3 << 16);
-                  #pragma unroll
-                  for (int i = 0; i < {{mi}}; i++) vmma(c[i][j], a[i], b);
-                }
+              {{fragments}}
               }
               T* Y = A + {{Addr(y, "n")}};
 
@@ -561,15 +612,21 @@ public sealed partial class KernelGenerator
         if (G != Cin || Cin != Cout || KH * KW > 49) yield break;
         var x = l.Inputs[0]; var y = l.Outputs[0];
         var seen = new HashSet<long>();
-        foreach (int target in new[] { 1024, 4096 })
+        // (tile rows, outputs per thread down a column): R = 1 is one output per thread; R > 1 slides a register
+        // window down the column, so each staged input row is read once per R outputs instead of KH times.
+        var configs = new List<(long Th, int R)>();
+        foreach (int target in new[] { 1024, 4096 }) configs.Add((Math.Clamp((target + OW - 1) / OW, 1, OH), 1));
+        foreach (int rr in new[] { 2, 4, 8 })
+            if (OH >= rr) configs.Add((rr * Math.Max(1, Math.Min(256 / OW, (OH + rr - 1) / rr)), rr));
+        foreach (var (th, R) in configs)
         {
-            long th = Math.Clamp((target + OW - 1) / OW, 1, OH);
-            if (!seen.Add(th)) continue;
+            if (!seen.Add(th * 16 + R)) continue;
             long rows = (th - 1) * SH + (KH - 1) * DH + 1;
             long cols = (OW - 1) * SW + (KW - 1) * DW + 1;
             if (rows * cols * 4 > 40 * 1024) continue;
             long tiles = (OH + th - 1) / th;
-            string fn = $"{f}_dw{th}";
+            string tactic = R == 1 ? $"dw{th}" : $"dwr{R}x{th}";
+            string fn = $"{f}_{tactic}";
             var sb = new StringBuilder();
             // Staging: FP16 rows are read in vectors of v halves (16 bytes where the plane is 8-aligned).
             int v = _half ? Math.Min(8, AlignmentOf(x, W)) : 1;
@@ -620,21 +677,64 @@ public sealed partial class KernelGenerator
                   float bias = {{ConstF(l.Inputs[2])}}[c];
                   __syncthreads();
                   T* Y = A + {{Addr(y, "n")}};
-                  for (int e = threadIdx.x; e < {{th * OW}}; e += 256) {
-                    int ty = e / {{OW}}, tx = e - ty * {{OW}};
-                    int oy = oy0 + ty;
-                    if (oy >= {{OH}}) break;
-                    float acc = bias;
-                    #pragma unroll
-                    for (int ky = 0; ky < {{KH}}; ky++)
-                      #pragma unroll
-                      for (int kx = 0; kx < {{KW}}; kx++) acc += w[ky * {{KW}} + kx] * S[ty * {{SH}} + ky * {{DH}}][tx * {{SW}} + kx * {{DW}}];
-                    long r = (long)c * {{OH * OW}} + (long)oy * {{OW}} + tx;
-
+                {{(R == 1 ? "" : "")}}
                 """);
-            string res = EpilogueScoped(sb, l, "acc", "n", "r", "q");
-            sb.Append($"    Y[r] = ST({res});\n  }}\n}}\n\n");
-            yield return new KernelCandidate($"dw{th}", sb.ToString(), new KernelLaunch(fn, 0, (int)tiles, (int)Cout, 256));
+            if (R == 1)
+            {
+                sb.Append($$"""
+                      for (int e = threadIdx.x; e < {{th * OW}}; e += 256) {
+                        int ty = e / {{OW}}, tx = e - ty * {{OW}};
+                        int oy = oy0 + ty;
+                        if (oy >= {{OH}}) break;
+                        float acc = bias;
+                        #pragma unroll
+                        for (int ky = 0; ky < {{KH}}; ky++)
+                          #pragma unroll
+                          for (int kx = 0; kx < {{KW}}; kx++) acc += w[ky * {{KW}} + kx] * S[ty * {{SH}} + ky * {{DH}}][tx * {{SW}} + kx * {{DW}}];
+                        long r = (long)c * {{OH * OW}} + (long)oy * {{OW}} + tx;
+
+                    """);
+                string res = EpilogueScoped(sb, l, "acc", "n", "r", "q");
+                sb.Append($"    Y[r] = ST({res});\n  }}\n}}\n\n");
+            }
+            else
+            {
+                long nr = (R - 1) * SH + (KH - 1) * DH + 1;
+                sb.Append($$"""
+                      for (int e = threadIdx.x; e < {{OW * (th / R)}}; e += 256) {
+                        int g = e / {{OW}}, tx = e - g * {{OW}};
+                        const float* s0 = &S[g * {{R * SH}}][tx * {{SW}}];
+                        float acc[{{R}}];
+                        #pragma unroll
+                        for (int q = 0; q < {{R}}; q++) acc[q] = bias;
+
+                    """);
+                for (long t = 0; t < nr; t++)
+                {
+                    sb.Append("    {\n");
+                    for (long kx = 0; kx < KW; kx++) sb.Append($"      float x{kx} = s0[{t * cols + kx * DW}];\n");
+                    for (int q = 0; q < R; q++)
+                    {
+                        long d = t - q * SH;
+                        if (d < 0 || d % DH != 0 || d / DH >= KH) continue;
+                        long ky = d / DH;
+                        for (long kx = 0; kx < KW; kx++) sb.Append($"      acc[{q}] += w[{ky * KW + kx}] * x{kx};\n");
+                    }
+                    sb.Append("    }\n");
+                }
+                sb.Append($$"""
+                        #pragma unroll
+                        for (int q = 0; q < {{R}}; q++) {
+                          int oy = oy0 + g * {{R}} + q;
+                          if (oy >= {{OH}}) break;
+                          long r = (long)c * {{OH * OW}} + (long)oy * {{OW}} + tx;
+                          float v = acc[q];
+
+                    """);
+                string res = EpilogueScoped(sb, l, "v", "n", "r", "z");
+                sb.Append($"      Y[r] = ST({res});\n    }}\n  }}\n}}\n\n");
+            }
+            yield return new KernelCandidate(tactic, sb.ToString(), new KernelLaunch(fn, 0, (int)tiles, (int)Cout, 256));
         }
     }
 }
