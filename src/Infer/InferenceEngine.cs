@@ -55,8 +55,14 @@ public interface IInferenceEngine : IDisposable
 /// </summary>
 public interface IDeviceInputEngine : IInferenceEngine
 {
-    /// <summary>Device address of input <paramref name="index"/>: FP32, <c>MaxBatch * ElementsPerItem</c> values.</summary>
-    ulong DeviceInput(int index);
+    /// <summary>The element type the device input is written in (FP16 for an FP16 plan: no conversion pass).</summary>
+    TensorElementType DeviceInputType { get; }
+
+    /// <summary>
+    /// Device address where the first <paramref name="batch"/> items of input <paramref name="index"/> go for the next
+    /// <see cref="RunFromDevice"/> with that batch: dense <c>batch * ElementsPerItem</c> values of <see cref="DeviceInputType"/>.
+    /// </summary>
+    ulong DeviceInput(int index, int batch);
 
     /// <summary>
     /// Runs on the first <paramref name="batch"/> items already in the device inputs. With

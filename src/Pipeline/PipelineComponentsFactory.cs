@@ -68,7 +68,9 @@ public static class PipelineComponentsFactory
                 ? new YoloxDeviceDecoder(context, compiler, plan.Engine, (int)plan.Inputs[0].Shape[^1], config.Detector.MaxDetections)
                 : null;
             detector = new Detector(config.Detector, engine, ownsEngine: true,
-                (spec, maxBatch) => new GpuBatchPreprocessor(context, compiler, spec, maxBatch), deviceDecoder);
+                // A device engine takes its input in its own precision (FP16 plans: written as FP16 straight into the arena).
+                (spec, maxBatch) => new GpuBatchPreprocessor(context, compiler,
+                    engine is IDeviceInputEngine device ? spec with { ElementType = device.DeviceInputType } : spec, maxBatch), deviceDecoder);
         }
         catch
         {

@@ -33,11 +33,14 @@ public sealed class PlanInferenceEngine : IDeviceInputEngine
     public Memory<float> InputBuffer(int index) => _in[index];
     public ReadOnlyMemory<float> OutputBuffer(int index) => _out[index];
 
-    public ulong DeviceInput(int index) => Engine.Inputs[index].Pointer;
+    public TensorElementType DeviceInputType => Engine.ElementBytes == 2 ? TensorElementType.Float16 : TensorElementType.Float32;
+
+    /// <summary>The input tensor inside the plan's arena, in the plan's storage precision: the producer writes it in place.</summary>
+    public ulong DeviceInput(int index, int batch) => Engine.ArenaInput(index, batch);
 
     public void RunFromDevice(int batch, bool downloadOutputs = true)
     {
-        Engine.Run(_stream, batch);
+        Engine.Run(_stream, batch, convertInputs: false);
         if (!downloadOutputs)
         {
             _stream.Synchronize();

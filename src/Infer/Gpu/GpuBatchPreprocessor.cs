@@ -19,8 +19,6 @@ public sealed class GpuBatchPreprocessor : IBatchPreprocessor
 
     public GpuBatchPreprocessor(CudaContext context, KernelCompiler compiler, PreprocessSpec spec, int maxBatch)
     {
-        if (spec.ElementType != TensorElementType.Float32)
-            throw new VigilException("the host inference engine takes FP32 input; FP16 preprocessing needs the GPU plan engine");
         _spec = spec;
         _kernel = new GpuPreprocessor(context, compiler, spec, maxBatch);
         _tensor = DeviceBuffer.Allocate(context, _kernel.OutputBytes(maxBatch));
@@ -46,10 +44,14 @@ public sealed class GpuBatchPreprocessor : IBatchPreprocessor
             Span<GpuImage> images = stackalloc GpuImage[count];
             for (int i = 0; i < count; i++)
                 images[i] = GpuImage.From((DeviceFrameBuffer)batch[i].Buffer, batch[i].Stream.ColorMatrix);
-            _kernel.Run(images, device.DeviceInput(0), _stream, transforms);
+            if (device.DeviceInputType != _spec.ElementType)
+                throw new InvalidOperationException($"the engine takes {device.DeviceInputType} input but the preprocessing writes {_spec.ElementType}");
+            _kernel.Run(images, device.DeviceInput(0, count), _stream, transforms);
             _stream.Synchronize();
             return MemoryKind.Device;
         }
+        if (_spec.ElementType != TensorElementType.Float32)
+            throw new InvalidOperationException("the host inference engine takes FP32 input; FP16 preprocessing needs the GPU plan engine");
         _kernel.Run(batch, _tensor, _stream, transforms);
         long bytes = (long)count * _spec.ElementsPerImage * sizeof(float);
         using MemoryHandle pin = engine.InputBuffer(0).Pin();
