@@ -37,11 +37,14 @@ using std::min; using std::max;
 typedef uint16_t T;
 static inline float LD(T v) { _Float16 h; std::memcpy(&h, &v, 2); return (float)h; }
 static inline T ST(float f) { _Float16 h = (_Float16)f; T v; std::memcpy(&v, &h, 2); return v; }
+static inline float LD(float v) { return v; }
+static inline void STO(float* p, long i, float v) { p[i] = v; }
 #else
 typedef float T;
 static inline float LD(T v) { return v; }
 static inline T ST(float f) { return f; }
 #endif
+static inline void STO(T* p, long i, float v) { p[i] = ST(v); }
 static void vmma(float* c, const unsigned* a, const unsigned* b) {
   int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
   std::memcpy(g_a[w][lane], a, 16); std::memcpy(g_b[w][lane], b, 8);

@@ -21,7 +21,20 @@ public sealed class CpuExecutor
     }
 
     /// <summary>Runs a batch. Each input is dense, batch * per-image elements; returns each output likewise.</summary>
-    public float[][] Run(IReadOnlyList<float[]> inputs, int batch)
+    public float[][] Run(IReadOnlyList<float[]> inputs, int batch) => Run(inputs, batch, null);
+
+    /// <summary>
+    /// Runs a batch and returns, per arena buffer, the largest magnitude any layer wrote into it (inputs included):
+    /// the build uses it to keep buffers in FP32 where FP16 (largest finite value 65504) would overflow.
+    /// </summary>
+    public float[] ActivationRanges(IReadOnlyList<float[]> inputs, int batch)
+    {
+        var max = new float[_program.Buffers.Count];
+        Run(inputs, batch, max);
+        return max;
+    }
+
+    private float[][] Run(IReadOnlyList<float[]> inputs, int batch, float[]? ranges)
     {
         if (inputs.Count != _program.Inputs.Count) throw new ArgumentException($"the program has {_program.Inputs.Count} inputs, {inputs.Count} given");
         var arena = new float[_program.ArenaPerSample * batch];
@@ -34,7 +47,14 @@ public sealed class CpuExecutor
             if (inputs[i].Length != per * batch) throw new ArgumentException($"input '{_program.Inputs[i].Name}' needs {per * batch} values, got {inputs[i].Length}");
             for (int n = 0; n < batch; n++) Array.Copy(inputs[i], n * per, arena, _program.Address(r, batch, n), per);
         }
-        foreach (var layer in _program.Layers) RunLayer(layer, arena, batch);
+        if (ranges is not null)
+            foreach (var io in _program.Inputs) Track(io.Ref, arena, batch, ranges);
+        foreach (var layer in _program.Layers)
+        {
+            RunLayer(layer, arena, batch);
+            if (ranges is not null)
+                foreach (var o in layer.Outputs) Track(o, arena, batch, ranges);
+        }
         var outs = new float[_program.Outputs.Count][];
         for (int i = 0; i < outs.Length; i++)
         {
@@ -44,6 +64,19 @@ public sealed class CpuExecutor
             for (int n = 0; n < batch; n++) Array.Copy(arena, _program.Address(r, batch, n), outs[i], n * per, per);
         }
         return outs;
+    }
+
+    private void Track(TensorRef r, float[] arena, int batch, float[] ranges)
+    {
+        if (r.IsConst) return;
+        float m = ranges[r.Buffer];
+        for (int n = 0; n < batch; n++)
+            foreach (float v in arena.AsSpan((int)_program.Address(r, batch, n), (int)r.Count))
+            {
+                float a = MathF.Abs(v);
+                if (a > m) m = a;
+            }
+        ranges[r.Buffer] = m;
     }
 
     private (float[] Data, long Base, long Stride) Src(TensorRef r, float[] arena, int batch) =>

@@ -157,11 +157,18 @@ public sealed class GpuEngine : IDisposable
     public ulong ArenaInput(int index, int batch)
     {
         var io = Plan.Program.Inputs[index];
+        bool fp32 = Plan.Program.Buffers[io.Ref.Buffer].Fp32 && ElementBytes == 2;
         // Buffers are padded to 64 elements: the input is dense across images only when its size is a multiple of 64.
-        if (batch > 1 && Plan.Program.SampleStride(io.Ref) != io.Ref.Count)
+        if (batch > 1 && Plan.Program.SampleStride(io.Ref) != io.Ref.Count * (fp32 ? 2 : 1))
             throw new InvalidOperationException($"input {io.Name} is not dense across images in the arena ({io.Ref.Count} elements per image, stride {Plan.Program.SampleStride(io.Ref)})");
-        return _arena.Pointer + (ulong)(Plan.Program.Address(io.Ref, batch, 0) * ElementBytes);
+        var b = Plan.Program.Buffers[io.Ref.Buffer];
+        return fp32
+            ? _arena.Pointer + (ulong)(batch * b.Offset * 2 + io.Ref.Offset * 4)
+            : _arena.Pointer + (ulong)(Plan.Program.Address(io.Ref, batch, 0) * ElementBytes);
     }
+
+    /// <summary>Whether input <paramref name="index"/> is stored in FP32 in the arena (always in FP32 plans; in FP16 plans when kept wide).</summary>
+    public bool InputIsFp32(int index) => ElementBytes == 4 || Plan.Program.Buffers[Plan.Program.Inputs[index].Ref.Buffer].Fp32;
 
     /// <summary>Number of CUDA graphs captured so far (one per batch size used).</summary>
     public int CapturedGraphs => _graphs.Count;

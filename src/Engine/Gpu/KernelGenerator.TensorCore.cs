@@ -30,7 +30,7 @@ public sealed partial class KernelGenerator
     {
         var I = l.I;
         long Cin = I[0], H = I[1], W = I[2], Cout = I[3], OH = I[4], OW = I[5], KH = I[6], KW = I[7], SH = I[8], SW = I[9], PT = I[10], PL = I[11], DH = I[12], DW = I[13], G = I[14];
-        if (!_half || !MmaEnabled || G != 1) yield break;
+        if (!_half || !MmaEnabled || G != 1 || AnyWide(l)) yield break;
         bool pointwise = KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0;
         long M = Cout, K = Cin * KH * KW, P = OH * OW;
         var x = l.Inputs[0]; var y = l.Outputs[0];
@@ -215,7 +215,7 @@ public sealed partial class KernelGenerator
         var I = l.I;
         long Cin = I[0], H = I[1], W = I[2], Cout = I[3], OH = I[4], OW = I[5], KH = I[6], KW = I[7], SH = I[8], SW = I[9], PT = I[10], PL = I[11], DH = I[12], DW = I[13], G = I[14];
         long K = Cin * KH * KW, M = Cout, P = OH * OW;
-        if (!_half || !MmaEnabled || G != 1 || K > 160 || M > 64 || (KH == 1 && KW == 1)) yield break;
+        if (!_half || !MmaEnabled || G != 1 || K > 160 || M > 64 || (KH == 1 && KW == 1) || AnyWide(l)) yield break;
         const int th = 4, tw = 32;
         long sr = (th - 1) * SH + (KH - 1) * DH + 1, sc = (tw - 1) * SW + (KW - 1) * DW + 1;
         long plane = sr * sc;
@@ -424,7 +424,7 @@ public sealed partial class KernelGenerator
     {
         var I = l.I;
         long Cin = I[0], Cout = I[3], OH = I[4], OW = I[5], KH = I[6], KW = I[7], SH = I[8], SW = I[9], PT = I[10], PL = I[11], G = I[14];
-        if (!_half || !MmaEnabled || G != 1 || KH != 1 || KW != 1 || SH != 1 || SW != 1 || PT != 0 || PL != 0) yield break;
+        if (!_half || !MmaEnabled || G != 1 || KH != 1 || KW != 1 || SH != 1 || SW != 1 || PT != 0 || PL != 0 || AnyWide(l)) yield break;
         long M = Cout, K = Cin, P = OH * OW;
         var x = l.Inputs[0]; var y = l.Outputs[0];
         int v = AlignmentOf(x, P);
@@ -609,7 +609,7 @@ public sealed partial class KernelGenerator
     {
         var I = l.I;
         long Cin = I[0], H = I[1], W = I[2], Cout = I[3], OH = I[4], OW = I[5], KH = I[6], KW = I[7], SH = I[8], SW = I[9], PT = I[10], PL = I[11], DH = I[12], DW = I[13], G = I[14];
-        if (G != Cin || Cin != Cout || KH * KW > 49) yield break;
+        if (G != Cin || Cin != Cout || KH * KW > 49 || AnyWide(l)) yield break;
         var x = l.Inputs[0]; var y = l.Outputs[0];
         var seen = new HashSet<long>();
         // (tile rows, outputs per thread down a column): R = 1 is one output per thread; R > 1 slides a register

@@ -52,6 +52,10 @@ public sealed partial class KernelGenerator
           typedef unsigned short T;
           __device__ __forceinline__ float LD(T v) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v)); return f; }
           __device__ __forceinline__ T ST(float f) { unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+          // Activations kept in FP32 inside an FP16 plan (where FP16 would overflow) load and store through these overloads.
+          __device__ __forceinline__ float LD(float v) { return v; }
+          __device__ __forceinline__ void STO(T* p, long i, float v) { p[i] = ST(v); }
+          __device__ __forceinline__ void STO(float* p, long i, float v) { p[i] = v; }
           // Tensor-core MMA: D(16x8, f32) += A(16x16, f16, row) * B(16x8, f16, col), operands in the PTX fragment layout.
           __device__ __forceinline__ void vmma(float* c, const unsigned* a, const unsigned* b) {
             asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
@@ -68,6 +72,7 @@ public sealed partial class KernelGenerator
           typedef float T;
           __device__ __forceinline__ float LD(T v) { return v; }
           __device__ __forceinline__ T ST(float f) { return f; }
+          __device__ __forceinline__ void STO(T* p, long i, float v) { p[i] = v; }
           """) + """
 
           #define KARGS T* __restrict__ A, const T* __restrict__ WH, const float* __restrict__ WF, int N
@@ -86,7 +91,7 @@ public sealed partial class KernelGenerator
               long e = (long)blockIdx.x * blockDim.x + threadIdx.x;
               if (e >= (long)N * {{cnt}}L) return;
               long n = e / {{cnt}}L, r = e - n * {{cnt}}L;
-              A[{{Addr(io.Ref, "n")}} + r] = ST(src[e]);
+              STO({{Ptr(io.Ref, "n")}}, r, src[e]);
             }
 
             """;
@@ -103,7 +108,7 @@ public sealed partial class KernelGenerator
               long e = (long)blockIdx.x * blockDim.x + threadIdx.x;
               if (e >= (long)N * {{cnt}}L) return;
               long n = e / {{cnt}}L, r = e - n * {{cnt}}L;
-              dst[e] = LD(A[{{Addr(io.Ref, "n")}} + r]);
+              dst[e] = LD({{Ptr(io.Ref, "n")}}[r]);
             }
 
             """;
@@ -115,6 +120,28 @@ public sealed partial class KernelGenerator
         var b = _p.Buffers[r.Buffer];
         return $"((long)N * {b.Offset}L + (long){n} * {b.SampleSize}L + {r.Offset}L)";
     }
+
+    /// <summary>Whether an activation is stored in FP32 inside an FP16 plan (a buffer kept wide because FP16 would overflow).</summary>
+    private bool Wide(TensorRef r) => _half && !r.IsConst && _p.Buffers[r.Buffer].Fp32;
+
+    /// <summary>Whether any activation of the layer is wide (the FP16-only kernels then step aside).</summary>
+    private bool AnyWide(Layer l) => l.Inputs.Concat(l.Outputs).Any(Wide);
+
+    /// <summary>Element type of an activation's storage.</summary>
+    private string TypeOf(TensorRef r) => Wide(r) ? "float" : "T";
+
+    /// <summary>Typed pointer to image <paramref name="n"/> of an activation (element 0 of the tensor).</summary>
+    private string Ptr(TensorRef r, string n)
+    {
+        if (!Wide(r)) return $"(A + {Addr(r, n)})";
+        var b = _p.Buffers[r.Buffer];
+        return $"((float*)(A + ((long)N * {b.Offset}L + (long){n} * {b.SampleSize}L)) + {r.Offset}L)";
+    }
+
+    /// <summary>Copies one element between two activations, converting only when their storage types differ.</summary>
+    private string Move(TensorRef dst, string dstIndex, TensorRef src, string srcIndex) => Wide(dst) == Wide(src)
+        ? $"{Ptr(dst, "n")}[{dstIndex}] = {Ptr(src, "n")}[{srcIndex}]"
+        : $"STO({Ptr(dst, "n")}, {dstIndex}, LD({Ptr(src, "n")}[{srcIndex}]))";
 
     private string ConstF(TensorRef r) => $"(WF + {_constOffsets[r.Const]}L)";
     private string ConstT(TensorRef r) => $"(WH + {_constOffsets[r.Const]}L)";
@@ -197,7 +224,7 @@ public sealed partial class KernelGenerator
         var ins = new List<string> { acc };
         for (int k = 3; k < l.Inputs.Length; k++)
         {
-            sb.Append($"  float res{k} = LD(A[{Addr(l.Inputs[k], n)} + {elemInSample}]);\n");
+            sb.Append($"  float res{k} = LD({Ptr(l.Inputs[k], n)}[{elemInSample}]);\n");
             ins.Add($"res{k}");
         }
         return EmitProgram(sb, prog, ins, "e");
@@ -223,7 +250,7 @@ public sealed partial class KernelGenerator
                   int r = (int)(idx - (long)n * {{Cout * OH * OW}}L);
                   int oc = r / {{OH * OW}}, p = r - oc * {{OH * OW}};
                   int oy = p / {{OW}}, ox = p - oy * {{OW}};
-                  const T* xg = A + {{Addr(x, "n")}} + (long)(oc / {{coutG}}) * {{cinG * H * W}}L;
+                  const {{TypeOf(x)}}* xg = {{Ptr(x, "n")}} + (long)(oc / {{coutG}}) * {{cinG * H * W}}L;
                   const T* w = {{ConstT(l.Inputs[1])}} + (long)oc * {{cinG * KH * KW}};
                   float acc = {{ConstF(l.Inputs[2])}}[oc];
                   for (int ic = 0; ic < {{cinG}}; ic++) {
@@ -242,7 +269,7 @@ public sealed partial class KernelGenerator
 
                 """);
             string res = Epilogue(sb, l, "acc", "n", "r");
-            sb.Append($"  A[{Addr(y, "n")} + r] = ST({res});\n}}\n\n");
+            sb.Append($"  STO({Ptr(y, "n")}, r, {res});\n}}\n\n");
             list.Add(new KernelCandidate("direct", sb.ToString(), new KernelLaunch(fn, Cout * OH * OW)));
         }
 
@@ -261,7 +288,7 @@ public sealed partial class KernelGenerator
                   int rr = (int)(idx - (long)n * {{groupsOfK * OH * OW}}L);
                   int oc0 = (rr / {{OH * OW}}) * {{k}}, p = rr % {{OH * OW}};
                   int oy = p / {{OW}}, ox = p - oy * {{OW}};
-                  const T* xg = A + {{Addr(x, "n")}} + (long)(oc0 / {{coutG}}) * {{cinG * H * W}}L;
+                  const {{TypeOf(x)}}* xg = {{Ptr(x, "n")}} + (long)(oc0 / {{coutG}}) * {{cinG * H * W}}L;
                   const T* w = {{ConstT(l.Inputs[1])}} + (long)oc0 * {{cinG * KH * KW}};
                   float acc[{{k}}];
                   #pragma unroll
@@ -289,12 +316,12 @@ public sealed partial class KernelGenerator
 
                 """);
             string res = Epilogue(sb, l, "v", "n", "r");
-            sb.Append($"    A[{Addr(y, "n")} + r] = ST({res});\n  }}\n}}\n\n");
+            sb.Append($"    STO({Ptr(y, "n")}, r, {res});\n  }}\n}}\n\n");
             list.Add(new KernelCandidate($"directoc{k}", sb.ToString(), new KernelLaunch(fn, groupsOfK * OH * OW)));
         }
 
         // FP16 tensor-core implicit GEMM (mma.sync m16n8k16, FP32 accumulation) for 1x1 stride-1 unpadded convolutions.
-        if (_half && MmaEnabled && KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && G == 1)
+        if (_half && MmaEnabled && !AnyWide(l) && KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && G == 1)
         {
             long M = Cout, K = Cin, P = OH * OW;
             string fn = $"{f}_mma64x64";
@@ -361,7 +388,7 @@ public sealed partial class KernelGenerator
 
                 """);
             string res = Epilogue(sb, l, "v", "n", "r");
-            sb.Append($"        A[{Addr(y, "n")} + r] = ST({res});\n      }}\n}}\n\n");
+            sb.Append($"        STO({Ptr(y, "n")}, r, {res});\n      }}\n}}\n\n");
             list.Add(new KernelCandidate("mma64x64", sb.ToString(), new KernelLaunch(fn, 0, (int)((P + 63) / 64), (int)((M + 63) / 64))));
         }
 
@@ -387,7 +414,7 @@ public sealed partial class KernelGenerator
                       __shared__ float Xs[{{bk}}][{{bn}}];
                       int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
                       int m0 = blockIdx.y * {{bm}}, p0 = blockIdx.x * {{bn}}, n = blockIdx.z;
-                      const T* X = A + {{Addr(x, "n")}};
+                      const {{TypeOf(x)}}* X = {{Ptr(x, "n")}};
                       const T* Wt = {{ConstT(l.Inputs[1])}};
                       float acc[{{tm}}][{{tn}}];
                       #pragma unroll
@@ -434,7 +461,7 @@ public sealed partial class KernelGenerator
 
                     """);
                 string res = Epilogue(sb, l, "v", "n", "r");
-                sb.Append($"      A[{Addr(y, "n")} + r] = ST({res});\n    }}\n  }}\n}}\n\n");
+                sb.Append($"      STO({Ptr(y, "n")}, r, {res});\n    }}\n  }}\n}}\n\n");
                 list.Add(new KernelCandidate($"gemm{bm}x{bn}", sb.ToString(), new KernelLaunch(fn, 0, (int)((P + bn - 1) / bn), (int)((M + bm - 1) / bm))));
             }
         }
@@ -472,7 +499,7 @@ public sealed partial class KernelGenerator
     [System.Text.RegularExpressions.GeneratedRegex(@"(?<![\w.])(\d+)L\b")]
     private static partial System.Text.RegularExpressions.Regex LongLiteral();
 
-    private string Src(TensorRef r, string n) => r.IsConst ? ConstF(r) : $"(A + {Addr(r, n)})";
+    private string Src(TensorRef r, string n) => r.IsConst ? ConstF(r) : Ptr(r, n);
     private string Load(TensorRef r, string ptr, string idx) => r.IsConst ? $"{ptr}[{idx}]" : $"LD({ptr}[{idx}])";
 
     private KernelCandidate Pointwise(Layer l, string f)
@@ -508,7 +535,7 @@ public sealed partial class KernelGenerator
         }
         var prog = PwProgram.Decode(nin, I[(1 + rank + nin * rank)..], l.F);
         string res = EmitProgram(sb, prog, names, "t");
-        sb.Append($"  A[{Addr(l.Outputs[0], "n")} + r] = ST({res});\n");
+        sb.Append($"  STO({Ptr(l.Outputs[0], "n")}, r, {res});\n");
         return Simple(f, count, sb.ToString());
     }
 
@@ -519,7 +546,7 @@ public sealed partial class KernelGenerator
         bool incl = I[12] != 0;
         string body = $$"""
               int c = (int)(r / {{OH * OW}}); int p = (int)(r - (long)c * {{OH * OW}}); int oy = p / {{OW}}, ox = p - oy * {{OW}};
-              const T* x = A + {{Addr(l.Inputs[0], "n")}} + (long)c * {{H * W}};
+              const {{TypeOf(l.Inputs[0])}}* x = {{Ptr(l.Inputs[0], "n")}} + (long)c * {{H * W}};
               float acc = {{(kind == 0 ? "__int_as_float(0xff800000)" : "0.0f")}}; int cnt = 0;
               for (int ky = 0; ky < {{KH}}; ky++) {
                 int iy = oy * {{SH}} - {{PT}} + ky;
@@ -530,7 +557,7 @@ public sealed partial class KernelGenerator
                   {{(kind == 0 ? "acc = fmaxf(acc, v);" : "acc += v; cnt++;")}}
                 }
               }
-              A[{{Addr(l.Outputs[0], "n")}} + r] = ST({{(kind == 0 ? "acc" : "acc / (float)cnt")}});
+              STO({{Ptr(l.Outputs[0], "n")}}, r, {{(kind == 0 ? "acc" : "acc / (float)cnt")}});
 
             """;
         return Simple(f, C * OH * OW, body);
@@ -551,8 +578,8 @@ public sealed partial class KernelGenerator
               __shared__ float S[{{H * W}}];
               __shared__ float R[{{H * OW}}];
               int c = blockIdx.x, n = blockIdx.z;
-              const T* x = A + {{Addr(l.Inputs[0], "n")}} + (long)c * {{H * W}};
-              T* y = A + {{Addr(l.Outputs[0], "n")}} + (long)c * {{OH * OW}};
+              const {{TypeOf(l.Inputs[0])}}* x = {{Ptr(l.Inputs[0], "n")}} + (long)c * {{H * W}};
+              {{TypeOf(l.Outputs[0])}}* y = {{Ptr(l.Outputs[0], "n")}} + (long)c * {{OH * OW}};
               for (int e = threadIdx.x; e < {{H * W}}; e += 256) S[e] = LD(x[e]);
               __syncthreads();
               for (int e = threadIdx.x; e < {{H * OW}}; e += 256) {
@@ -566,7 +593,7 @@ public sealed partial class KernelGenerator
                 int oy = e / {{OW}}, ox = e - oy * {{OW}};
                 float m = __int_as_float(0xff800000);
                 for (int ky = 0; ky < {{KH}}; ky++) { int iy = oy * {{SH}} - {{PT}} + ky; if (iy >= 0 && iy < {{H}}) m = fmaxf(m, R[iy * {{OW}} + ox]); }
-                y[e] = ST(m);
+                STO(y, e, m);
               }
             }
 
@@ -579,11 +606,11 @@ public sealed partial class KernelGenerator
         long R = l.I[0], K = l.I[1], M = l.I[2];
         string body = $$"""
               int row = (int)(r / {{M}}), m = (int)(r - (long)row * {{M}});
-              const T* x = A + {{Addr(l.Inputs[0], "n")}} + (long)row * {{K}};
+              const {{TypeOf(l.Inputs[0])}}* x = {{Ptr(l.Inputs[0], "n")}} + (long)row * {{K}};
               const T* w = {{ConstT(l.Inputs[1])}} + (long)m * {{K}};
               float acc = {{ConstF(l.Inputs[2])}}[m];
               for (int k = 0; k < {{K}}; k++) acc += LD(x[k]) * LD(w[k]);
-              A[{{Addr(l.Outputs[0], "n")}} + r] = ST(acc);
+              STO({{Ptr(l.Outputs[0], "n")}}, r, acc);
 
             """;
         return Simple(f, R * M, body);
@@ -594,10 +621,10 @@ public sealed partial class KernelGenerator
         long kind = l.I[0], outer = l.I[1], red = l.I[2], inner = l.I[3];
         string body = $$"""
               long o = r / {{inner}}L, i = r - o * {{inner}}L;
-              const T* x = A + {{Addr(l.Inputs[0], "n")}} + o * {{red * inner}}L + i;
+              const {{TypeOf(l.Inputs[0])}}* x = {{Ptr(l.Inputs[0], "n")}} + o * {{red * inner}}L + i;
               float acc = {{(kind == 2 ? "__int_as_float(0xff800000)" : "0.0f")}};
               for (long k = 0; k < {{red}}L; k++) { float v = LD(x[k * {{inner}}L]); {{(kind == 2 ? "acc = fmaxf(acc, v);" : "acc += v;")}} }
-              A[{{Addr(l.Outputs[0], "n")}} + r] = ST({{(kind == 0 ? $"acc / {Fl(red)}" : "acc")}});
+              STO({{Ptr(l.Outputs[0], "n")}}, r, {{(kind == 0 ? $"acc / {Fl(red)}" : "acc")}});
 
             """;
         return Simple(f, outer * inner, body);
@@ -611,7 +638,7 @@ public sealed partial class KernelGenerator
         var outShape = perm.Select(p => ins[p]).ToArray();
         var sb = new StringBuilder("  long rem = r, s = 0;\n");
         for (int d = rank - 1; d >= 0; d--) sb.Append($"  {{ long c = rem % {outShape[d]}L; rem /= {outShape[d]}L; s += c * {inStr[perm[d]]}L; }}\n");
-        sb.Append($"  A[{Addr(l.Outputs[0], "n")} + r] = A[{Addr(l.Inputs[0], "n")} + s];\n");
+        sb.Append($"  {Move(l.Outputs[0], "r", l.Inputs[0], "s")};\n");
         return Simple(f, ins.Aggregate(1L, (a, b) => a * b), sb.ToString());
     }
 
@@ -624,7 +651,7 @@ public sealed partial class KernelGenerator
         int rank = (int)l.I[0];
         var ins = l.I.AsSpan(1, rank).ToArray(); var perm = l.I.AsSpan(1 + rank, rank).ToArray();
         int k = (int)perm[0];
-        if (k == 0 || Enumerable.Range(0, rank).Any(d => perm[d] != (d + k) % rank)) yield break;
+        if (AnyWide(l) || k == 0 || Enumerable.Range(0, rank).Any(d => perm[d] != (d + k) % rank)) yield break;
         long R = ins[..k].Aggregate(1L, (a, b) => a * b), C = ins[k..].Aggregate(1L, (a, b) => a * b);
         string fn = f + "_tile";
         string src = $$"""
@@ -659,7 +686,7 @@ public sealed partial class KernelGenerator
         var inStr = Shapes.Strides(ins);
         var sb = new StringBuilder("  long rem = r, s = 0;\n");
         for (int d = rank - 1; d >= 0; d--) sb.Append($"  {{ long c = rem % {os[d]}L; rem /= {os[d]}L; s += ({st[d]}L + c * {sp[d]}L) * {inStr[d]}L; }}\n");
-        sb.Append($"  A[{Addr(l.Outputs[0], "n")} + r] = A[{Addr(l.Inputs[0], "n")} + s];\n");
+        sb.Append($"  {Move(l.Outputs[0], "r", l.Inputs[0], "s")};\n");
         return Simple(f, os.Aggregate(1L, (a, b) => a * b), sb.ToString());
     }
 
@@ -667,10 +694,11 @@ public sealed partial class KernelGenerator
     {
         long outer = l.I[0], len = l.I[1], srow = l.I[2], drow = l.I[3], doff = l.I[4];
         var x = l.Inputs[0];
-        string load = x.IsConst ? $"ST({ConstF(x)}[o * {srow}L + k])" : $"A[{Addr(x, "n")} + o * {srow}L + k]";
+        string dst = $"{doff}L + o * {drow}L + k";
+        string move = x.IsConst ? $"STO({Ptr(l.Outputs[0], "n")}, {dst}, {ConstF(x)}[o * {srow}L + k])" : Move(l.Outputs[0], dst, x, $"o * {srow}L + k");
         string body = $$"""
               long o = r / {{len}}L, k = r - o * {{len}}L;
-              A[{{Addr(l.Outputs[0], "n")}} + {{doff}}L + o * {{drow}}L + k] = {{load}};
+              {{move}};
 
             """;
         return Simple(f, outer * len, body);
@@ -697,14 +725,14 @@ public sealed partial class KernelGenerator
         };
         string head = $$"""
               int c = (int)(r / {{OH * OW}}); int p = (int)(r - (long)c * {{OH * OW}}); int oy = p / {{OW}}, ox = p - oy * {{OW}};
-              const T* x = A + {{Addr(l.Inputs[0], "n")}} + (long)c * {{H * W}};
+              const {{TypeOf(l.Inputs[0])}}* x = {{Ptr(l.Inputs[0], "n")}} + (long)c * {{H * W}};
               float sy = {{Coord("(float)oy", l.F[0], H, OH)}}, sx = {{Coord("(float)ox", l.F[1], W, OW)}};
 
             """;
         string body = mode == 0
             ? $$"""
                   int iy = min(max({{Near("sy")}}, 0), {{H - 1}}), ix = min(max({{Near("sx")}}, 0), {{W - 1}});
-                  A[{{Addr(l.Outputs[0], "n")}} + r] = x[iy * {{W}} + ix];
+                  STO({{Ptr(l.Outputs[0], "n")}}, r, LD(x[iy * {{W}} + ix]));
 
                 """
             : $$"""
@@ -712,7 +740,7 @@ public sealed partial class KernelGenerator
                   int y0 = (int)sy, x0 = (int)sx, y1 = min(y0 + 1, {{H - 1}}), x1 = min(x0 + 1, {{W - 1}});
                   float fy = sy - y0, fx = sx - x0;
                   float v = (1.0f - fy) * ((1.0f - fx) * LD(x[y0 * {{W}} + x0]) + fx * LD(x[y0 * {{W}} + x1])) + fy * ((1.0f - fx) * LD(x[y1 * {{W}} + x0]) + fx * LD(x[y1 * {{W}} + x1]));
-                  A[{{Addr(l.Outputs[0], "n")}} + r] = ST(v);
+                  STO({{Ptr(l.Outputs[0], "n")}}, r, v);
 
                 """;
         return Simple(f, C * OH * OW, head + body);
@@ -723,13 +751,13 @@ public sealed partial class KernelGenerator
         long outer = l.I[0], len = l.I[1], inner = l.I[2];
         string body = $$"""
               long o = r / {{inner}}L, i = r - o * {{inner}}L;
-              const T* x = A + {{Addr(l.Inputs[0], "n")}} + o * {{len * inner}}L + i;
-              T* y = A + {{Addr(l.Outputs[0], "n")}} + o * {{len * inner}}L + i;
+              const {{TypeOf(l.Inputs[0])}}* x = {{Ptr(l.Inputs[0], "n")}} + o * {{len * inner}}L + i;
+              {{TypeOf(l.Outputs[0])}}* y = {{Ptr(l.Outputs[0], "n")}} + o * {{len * inner}}L + i;
               float mx = __int_as_float(0xff800000);
               for (long k = 0; k < {{len}}L; k++) mx = fmaxf(mx, LD(x[k * {{inner}}L]));
               float sum = 0.0f;
               for (long k = 0; k < {{len}}L; k++) sum += expf(LD(x[k * {{inner}}L]) - mx);
-              for (long k = 0; k < {{len}}L; k++) y[k * {{inner}}L] = ST(expf(LD(x[k * {{inner}}L]) - mx) / sum);
+              for (long k = 0; k < {{len}}L; k++) STO(y, k * {{inner}}L, expf(LD(x[k * {{inner}}L]) - mx) / sum);
 
             """;
         return Simple(f, outer * inner, body);

@@ -19,6 +19,15 @@ public sealed record BuildOptions
     /// <summary>Timing cache file; null = next to the kernel cache.</summary>
     public string? TimingCache { get; init; }
     public OptimizerOptions Optimizer { get; init; } = OptimizerOptions.All;
+
+    /// <summary>
+    /// FP16 plans: activations whose magnitude on the calibration inputs exceeds this stay in FP32 (FP16's largest
+    /// finite value is 65504; the margin covers inputs brighter or busier than the calibration ones). 0 turns it off.
+    /// </summary>
+    public float Fp32Above { get; init; } = 65504f / 8;
+
+    /// <summary>Calibration inputs (dense, one image each, per program input); null = two synthetic images, uniform in [0, 1) and [0, 255).</summary>
+    public IReadOnlyList<float[]>? CalibrationInputs { get; init; }
 }
 
 /// <summary>
@@ -37,6 +46,7 @@ public static class PlanBuilder
         var graph = OnnxImporter.Load(onnxPath);
         var compiled = ModelCompiler.Compile(graph, o.Optimizer, o.BatchMax, log);
         var program = compiled.Program;
+        if (o.Precision == PlanPrecision.Fp16 && o.Fp32Above > 0) KeepOverflowingInFp32(program, o, log);
         var header = new PlanHeader
         {
             GpuName = ctx.Name, ComputeMajor = ctx.ComputeCapability.Major, ComputeMinor = ctx.ComputeCapability.Minor,
@@ -104,6 +114,40 @@ public static class PlanBuilder
         log?.WriteLine($"build finished in {sw.Elapsed.TotalSeconds:F1} s; chosen tactics:");
         log?.Write(program.Describe());
         return plan;
+    }
+
+    /// <summary>
+    /// Runs the program on the CPU reference executor (FP32) over calibration inputs and keeps every buffer whose
+    /// activations exceed <see cref="BuildOptions.Fp32Above"/> in FP32; the layers touching them use FP32-capable kernels.
+    /// </summary>
+    internal static void KeepOverflowingInFp32(LayerProgram program, BuildOptions o, TextWriter? log)
+    {
+        var sw = Stopwatch.StartNew();
+        IReadOnlyList<float[]> inputs;
+        int images;
+        if (o.CalibrationInputs is { } given)
+        {
+            inputs = given;
+            images = (int)(given[0].Length / program.Inputs[0].Ref.Count);
+        }
+        else
+        {
+            var rnd = new Random(7);
+            images = 2;
+            inputs = program.Inputs.Select(io =>
+            {
+                long per = io.Ref.Count;
+                var data = new float[per * 2];
+                for (long i = 0; i < per; i++) { data[i] = (float)rnd.NextDouble(); data[per + i] = (float)rnd.NextDouble() * 255f; }
+                return data;
+            }).ToList();
+        }
+        var ranges = new Cpu.CpuExecutor(program).ActivationRanges(inputs, images);
+        var wide = Enumerable.Range(0, ranges.Length).Where(b => ranges[b] > o.Fp32Above).ToList();
+        program.KeepInFp32(wide);
+        var layers = program.Layers.Where(l => l.Outputs.Any(t => !t.IsConst && wide.Contains(t.Buffer))).Select(l => l.Name).ToList();
+        log?.WriteLine($"FP16 range check on {images} calibration image(s) in {sw.Elapsed.TotalSeconds:F1} s: largest activation {ranges.DefaultIfEmpty(0).Max():G4}; "
+            + (layers.Count == 0 ? "no layer needs FP32" : $"kept in FP32 (above {o.Fp32Above:G4}): {string.Join(", ", layers)}"));
     }
 
     /// <summary>FP16 plans store convolution and GEMM weights in FP16 (their final precision); everything else stays FP32.</summary>

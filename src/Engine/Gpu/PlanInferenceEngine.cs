@@ -33,7 +33,7 @@ public sealed class PlanInferenceEngine : IDeviceInputEngine
     public Memory<float> InputBuffer(int index) => _in[index];
     public ReadOnlyMemory<float> OutputBuffer(int index) => _out[index];
 
-    public TensorElementType DeviceInputType => Engine.ElementBytes == 2 ? TensorElementType.Float16 : TensorElementType.Float32;
+    public TensorElementType DeviceInputType => Engine.InputIsFp32(0) ? TensorElementType.Float32 : TensorElementType.Float16;
 
     /// <summary>The input tensor inside the plan's arena, in the plan's storage precision: the producer writes it in place.</summary>
     public ulong DeviceInput(int index, int batch) => Engine.ArenaInput(index, batch);

@@ -51,8 +51,12 @@ public sealed class Layer
     public float TacticMicroseconds { get; set; }
 }
 
-/// <summary>A buffer of the activation arena: elements per image, and its per-image offset (arena address = batch * offset + image * size).</summary>
-public sealed record BufferInfo(long SampleSize, long Offset);
+/// <summary>
+/// A buffer of the activation arena: elements per image, and its per-image offset (arena address = batch * offset +
+/// image * size), both in arena elements. <see cref="Fp32"/>: in an FP16 plan this buffer is stored in FP32 (each value
+/// takes two arena elements; tensor offsets inside it count FP32 values) because FP16 would overflow there.
+/// </summary>
+public sealed record BufferInfo(long SampleSize, long Offset, bool Fp32 = false);
 
 /// <summary>A named graph input or output bound to a dense buffer.</summary>
 public sealed record ProgramIO(string Name, TensorRef Ref);
@@ -72,6 +76,22 @@ public sealed class LayerProgram
     public long ArenaPerSample { get; set; }
 
     public long SampleStride(TensorRef r) => Buffers[r.Buffer].SampleSize;
+
+    /// <summary>
+    /// Stores the given buffers in FP32 inside an FP16 plan: each gets a fresh region of twice its size at the end of the
+    /// arena (no sharing, so no lifetime analysis is needed). Tensor offsets inside the buffers are unchanged.
+    /// </summary>
+    public void KeepInFp32(IEnumerable<int> buffers)
+    {
+        foreach (int b in buffers.Distinct().Order())
+        {
+            var info = Buffers[b];
+            if (info.Fp32) continue;
+            long size = (info.SampleSize * 2 + 63) / 64 * 64;
+            Buffers[b] = new BufferInfo(size, ArenaPerSample, true);
+            ArenaPerSample += size;
+        }
+    }
 
     /// <summary>Element address of image <paramref name="n"/> of <paramref name="r"/> in an arena run at batch <paramref name="batch"/>.</summary>
     public long Address(TensorRef r, int batch, int n) => batch * Buffers[r.Buffer].Offset + n * Buffers[r.Buffer].SampleSize + r.Offset;

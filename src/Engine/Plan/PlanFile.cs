@@ -50,7 +50,7 @@ public sealed class PlanModel
 /// </summary>
 public static class PlanFile
 {
-    public const uint FormatVersion = 1;
+    public const uint FormatVersion = 2;
     private static readonly byte[] s_magic = "VIGILPLN"u8.ToArray();
 
     public static void Save(PlanModel plan, string path)
@@ -78,7 +78,7 @@ public static class PlanFile
             var p = plan.Program;
             w.Write(p.ArenaPerSample);
             w.Write(p.Buffers.Count);
-            foreach (var b in p.Buffers) { w.Write(b.SampleSize); w.Write(b.Offset); }
+            foreach (var b in p.Buffers) { w.Write(b.SampleSize); w.Write(b.Offset); w.Write(b.Fp32); }
             WriteIO(w, p.Inputs); WriteIO(w, p.Outputs);
             w.Write(p.Layers.Count);
             foreach (var l in p.Layers)
@@ -145,7 +145,7 @@ public static class PlanFile
             };
             var p = new LayerProgram { ArenaPerSample = r.ReadInt64() };
             int nb = r.ReadInt32();
-            for (int i = 0; i < nb; i++) p.Buffers.Add(new BufferInfo(r.ReadInt64(), r.ReadInt64()));
+            for (int i = 0; i < nb; i++) p.Buffers.Add(new BufferInfo(r.ReadInt64(), r.ReadInt64(), r.ReadBoolean()));
             p.Inputs.AddRange(ReadIO(r)); p.Outputs.AddRange(ReadIO(r));
             int nl = r.ReadInt32();
             for (int i = 0; i < nl; i++)
@@ -216,6 +216,9 @@ public static class PlanFile
         sb.AppendLine($"  weights:     {p.Constants.Count} constants, {weightBytes:N0} bytes");
         int elem = h.Precision == PlanPrecision.Fp16 ? 2 : 4;
         sb.AppendLine($"  activations: {p.Buffers.Count} buffers in one arena of {p.ArenaPerSample * elem:N0} bytes per image ({p.ArenaPerSample * elem * h.BatchMax / 1048576.0:F1} MiB at batch {h.BatchMax})");
+        var wide = p.Layers.Where(l => l.Outputs.Any(o => !o.IsConst && p.Buffers[o.Buffer].Fp32)).Select(l => l.Name).ToList();
+        if (h.Precision == PlanPrecision.Fp16)
+            sb.AppendLine($"  kept in FP32 (FP16 would overflow): {(wide.Count == 0 ? "none" : string.Join(", ", wide))}");
         sb.AppendLine($"  INT8 scales: {(plan.Int8Scales.Count == 0 ? "none" : plan.Int8Scales.Count.ToString())}");
         sb.AppendLine($"  layers ({p.Layers.Count}):");
         sb.Append(p.Describe());

@@ -84,4 +84,23 @@ internal static class SyntheticModels
         g.Node.Add(Node("bn_alone", "BatchNormalization", ["x", "g4", "b4", "m4", "v4"], ["z"]));
         return Model(g);
     }
+
+    /// <summary>
+    /// x[1,4,8,8] (pixel values) -> Conv 3x3 (4->8, weights around 30) + Relu -> c, whose values reach several 10^5 (past
+    /// FP16's 65504) -> Conv 1x1 (8->4, weights 1e-3) -> y in the thousands: an FP16 plan must keep c in FP32.
+    /// </summary>
+    public static byte[] Fp16Overflow()
+    {
+        var g = new GraphProto { Name = "fp16_overflow" };
+        g.Input.Add(Value("x", 1, 4, 8, 8));
+        g.Output.Add(Value("y", 1, 4, 8, 8));
+        g.Initializer.Add(Floats("w1", [8, 4, 3, 3], Random(8 * 4 * 9, 11).Select(v => 30f + 10f * v).ToArray()));
+        g.Initializer.Add(Floats("b1", [8], Random(8, 12, 100f)));
+        g.Initializer.Add(Floats("w2", [4, 8, 1, 1], Random(4 * 8, 13).Select(v => 1e-3f * (1.5f + v)).ToArray()));
+        g.Initializer.Add(Floats("b2", [4], Random(4, 14)));
+        g.Node.Add(Node("conv1", "Conv", ["x", "w1", "b1"], ["c0"], Ints("kernel_shape", 3, 3), Ints("pads", 1, 1, 1, 1)));
+        g.Node.Add(Node("relu1", "Relu", ["c0"], ["c"]));
+        g.Node.Add(Node("conv2", "Conv", ["c", "w2", "b2"], ["y"], Ints("kernel_shape", 1, 1)));
+        return Model(g);
+    }
 }
