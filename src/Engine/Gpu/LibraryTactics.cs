@@ -358,12 +358,12 @@ internal sealed class LibraryTiming(GpuEngine engine, CudaStream stream, CudaEve
                 using var probe = new CudnnConvOp(engine, index, cudnnConvolutionFwdAlgo_t.CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM);
                 foreach (var (algo, ws) in probe.SupportedAlgorithms(batch))
                     list.Add((LibraryTactics.CudnnTactic(algo), ws > LibraryTactics.MaxWorkspaceBytes
-                        ? $"needs {ws / 1048576.0:F0} MiB of workspace, over the {LibraryTactics.MaxWorkspaceBytes >> 20} MiB cap" : null));
-                if (list.Count == 0) list.Add(("cudnn", "cuDNN offers no algorithm for this layer"));
+                        ? $"skipped: needs {ws / 1048576.0:F0} MiB of workspace, over the {LibraryTactics.MaxWorkspaceBytes >> 20} MiB cap" : null));
+                if (list.Count == 0) list.Add(("cudnn", "skipped: cuDNN offers no algorithm for this layer"));
             }
             catch (CudaLibraryException e)
             {
-                list.Add(("cudnn", e.Message));
+                list.Add(("cudnn", $"skipped: {e.Message}"));
             }
         }
         if (cublas && LibraryTactics.CublasApplies(l)) list.Add((LibraryTactics.CublasTactic, null));
@@ -379,12 +379,12 @@ internal sealed class LibraryTiming(GpuEngine engine, CudaStream stream, CudaEve
             double err = Check(op);
             double tol = engine.Precision == PlanPrecision.Fp16 ? Fp16Tolerance : Fp32Tolerance;
             if (!(err <= tol))
-                return (float.PositiveInfinity, $"relative L2 {err:E2} against the NVRTC reference kernel, limit {tol:E0}");
+                return (float.PositiveInfinity, $"rejected: relative L2 {err:E2} against the NVRTC reference kernel, limit {tol:E0}");
             return (engine.TimeOp(stream, op, batch, start, end), null);
         }
         catch (CudaLibraryException e)
         {
-            return (float.PositiveInfinity, e.Message);
+            return (float.PositiveInfinity, $"rejected: {e.Message}");
         }
     }
 

@@ -124,7 +124,7 @@ public static class PlanBuilder
                     else cudnnVersion = engine.Library.Cudnn.Version;
                 }
                 log?.WriteLine($"  [{i,3}] {layer.Kind,-9} {layer.Name}: " + string.Join(", ", results.Select(r =>
-                    float.IsFinite(r.Us) ? $"{r.Tactic}{(r.Tactic == best.Tactic ? "*" : "")} {r.Us:F1}{Fused(layer, r.Tactic)}" : $"{r.Tactic} rejected ({r.Note})")));
+                    float.IsFinite(r.Us) ? $"{r.Tactic}{(r.Tactic == best.Tactic ? "*" : "")} {r.Us:F1}{Fused(layer, r.Tactic)}" : $"{r.Tactic} ({r.Note})")));
             }
         }
         SaveCache(cachePath, cache);

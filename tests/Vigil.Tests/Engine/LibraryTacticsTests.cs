@@ -128,10 +128,14 @@ public sealed class LibraryTacticsTests
             var k = gen.LibraryEpilogue(i);
             Assert.Equal(KernelGenerator.LibraryEpilogueFunction(i), k.Launch.Function);
             Assert.Contains($"void __launch_bounds__(256) {k.Launch.Function}(KARGS)", k.Source);
-            Assert.Equal(l.Outputs[0].Count, k.Launch.WorkPerImage);
-            // Reads the library's result and the bias, writes the same element.
-            Assert.Contains("float v = LD(y[r]) + (WF + ", k.Source);
-            Assert.Contains("y[r] = ST(", k.Source);
+            // One tile row per image; 256 threads a tile, each covering 2 elements (FP16, aligned output) or 1.
+            Assert.True(k.Launch.Tiled);
+            int per = k.Source.Contains("unsigned int pair", StringComparison.Ordinal) ? 2 : 1;
+            Assert.Equal((l.Outputs[0].Count + 256 * per - 1) / (256 * per), k.Launch.TilesX);
+            // Reads the library's result and the bias, writes the same elements.
+            if (per == 1) Assert.Contains("y[r] = ST(", k.Source);
+            else Assert.Contains("*(unsigned int*)(y + r) = (unsigned int)ST(o0) | ((unsigned int)ST(o1) << 16);", k.Source);
+            Assert.Contains("+ (WF + ", k.Source);
             if (l.Kind == LayerKind.Conv)
             {
                 convs++;
