@@ -20,9 +20,9 @@ if [[ "${SKIP_TESTS:-0}" != 1 ]]; then
   echo "tests exit $?"; grep -E "^\s*(\[FAIL\]|Failed|Passed|Total|=== TEST)|FAIL|Error Message" -A3 "$OUT/tests.log" | head -60
 fi
 if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
-  timeout "${BENCH_TIMEOUT:-200}" bash $g/devkit/run.sh dotnet $g/devkit/bench/Vigil.Benchmarks.dll engine --model $g/models/yolox_nano_416x416.onnx --out "$OUT" > "$OUT/bench.log" 2>&1
+  timeout "${BENCH_TIMEOUT:-200}" bash $g/devkit/run.sh dotnet $g/devkit/bench/Vigil.Benchmarks.dll engine --model $g/models/yolox_nano_416x416.onnx --out "$OUT" ${BENCH_ARGS:-} > "$OUT/bench.log" 2>&1
   echo "bench exit $?"; tail -25 "$OUT/bench.log"
-  PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-100}" python3 $g/torch_baseline.py $g/models/yolox_nano_416x416.onnx > "$OUT/torch.log" 2>&1
-  echo "torch exit $?"; cat "$OUT/torch.log" | tail -12
+  [[ "${SKIP_TORCH:-0}" == 1 ]] || PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-100}" python3 $g/torch_baseline.py $g/models/yolox_nano_416x416.onnx > "$OUT/torch.log" 2>&1
+  [[ "${SKIP_TORCH:-0}" == 1 ]] || { echo "torch exit $?"; tail -12 "$OUT/torch.log"; }
 fi
 cat "$OUT/report.txt" 2>/dev/null; cat "$OUT/gpu.txt"

@@ -55,12 +55,13 @@ internal static class EngineBenchmark
 
             using var e0 = ctx.CreateEvent(timing: true);
             using var e1 = ctx.CreateEvent(timing: true);
+            foreach (bool convert in new[] { true, false })
             foreach (int b in batches)
             {
-                for (int i = 0; i < 20; i++) engine.Run(stream, b);
+                for (int i = 0; i < 20; i++) engine.Run(stream, b, convert);
                 int iters = Math.Max(20, 2000 / b);
                 e0.Record(stream);
-                for (int i = 0; i < iters; i++) engine.Run(stream, b);
+                for (int i = 0; i < iters; i++) engine.Run(stream, b, convert);
                 e1.Record(stream);
                 e1.Synchronize();
                 double ms = CudaEvent.ElapsedMilliseconds(e0, e1);
@@ -69,14 +70,15 @@ internal static class EngineBenchmark
                 for (int i = 0; i < 200; i++)
                 {
                     e0.Record(stream);
-                    engine.Run(stream, b);
+                    engine.Run(stream, b, convert);
                     e1.Record(stream);
                     e1.Synchronize();
                     lat.Add(CudaEvent.ElapsedMilliseconds(e0, e1));
                 }
                 lat.Sort();
                 double p50 = lat[lat.Count / 2], p99 = lat[(int)(lat.Count * 0.99)];
-                rows.Add($"| {prec} | {b} | {imagesPerSecond,10:F0} | {p50,8:F3} | {p99,8:F3} | {buildSeconds,6:F1} / {warmBuildSeconds,4:F1} | {planBytes / 1048576.0,6:F2} | {engine.DeviceBytes / 1048576.0,7:F1} / {(free0 - free1) / 1048576.0,7:F1} |");
+                string inputKind = convert ? "fp32 tensor" : $"in arena ({prec})";
+                rows.Add($"| {prec} | {inputKind} | {b} | {imagesPerSecond,10:F0} | {p50,8:F3} | {p99,8:F3} | {buildSeconds,6:F1} / {warmBuildSeconds,4:F1} | {planBytes / 1048576.0,6:F2} | {engine.DeviceBytes / 1048576.0,7:F1} / {(free0 - free1) / 1048576.0,7:F1} |");
             }
             // Latency plan: profile 1:1:1, tactics timed at batch 1 (as one would build for a single camera).
             {
@@ -97,7 +99,7 @@ internal static class EngineBenchmark
                     lat.Add(CudaEvent.ElapsedMilliseconds(e0, e1));
                 }
                 lat.Sort();
-                rows.Add($"| {prec} (plan 1:1:1) | 1 | {ips,10:F0} | {lat[lat.Count / 2],8:F3} | {lat[(int)(lat.Count * 0.99)],8:F3} | {p1.Header.BuildSeconds,6:F1} | - | {e1engine.DeviceBytes / 1048576.0,7:F1} |");
+                rows.Add($"| {prec} (plan 1:1:1) | fp32 tensor | 1 | {ips,10:F0} | {lat[lat.Count / 2],8:F3} | {lat[(int)(lat.Count * 0.99)],8:F3} | {p1.Header.BuildSeconds,6:F1} | - | {e1engine.DeviceBytes / 1048576.0,7:F1} |");
             }
             Console.WriteLine($"{prec}: build {buildSeconds:F1} s (cold kernel cache), {warmBuildSeconds:F1} s (warm caches)");
             Console.WriteLine(string.Join('\n', plan.Program.Layers.GroupBy(l => l.Tactic).Select(g => $"  tactic {g.Key}: {g.Count()} layers, {g.Sum(l => l.TacticMicroseconds):F0} us at batch {opt}")));
@@ -105,8 +107,8 @@ internal static class EngineBenchmark
         }
         Console.WriteLine();
         Console.WriteLine($"Vigil plan engine, {Path.GetFileName(model)}, {ctx.Name}, driver API {PlanFile.FormatCuda(ctx.DriverVersion)}, NVRTC {compiler.NvrtcVersion.Major}.{compiler.NvrtcVersion.Minor}");
-        Console.WriteLine("| precision | batch | images/s | p50 ms | p99 ms | build s (cold/warm) | plan MiB | GPU MiB (engine / cuMemGetInfo) |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| precision | input | batch | images/s | p50 ms | p99 ms | build s (cold/warm) | plan MiB | GPU MiB (engine / cuMemGetInfo) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var r in rows) Console.WriteLine(r);
         return 0;
     }

@@ -12,7 +12,7 @@ namespace Vigil.Benchmarks.Engine;
 /// Development tool (no GPU): writes a plan's generated CUDA kernels, their launch list, weights, an input and the CPU
 /// executor's expected outputs, so benchmarks/engine/emu/run.sh can compile the kernels as C++ and execute them on the
 /// CPU — catching code-generation errors before spending GPU time.
-/// Usage: engine-emit model.onnx fp32|fp16 direct|gemm batch outdir
+/// Usage: engine-emit model.onnx fp32|fp16 direct|gemm|mma|oc|tactic:prefix[,prefix...] batch outdir
 /// </summary>
 internal static class EngineKernelEmit
 {
@@ -26,11 +26,11 @@ internal static class EngineKernelEmit
         Directory.CreateDirectory(dir);
         var compiled = ModelCompiler.Compile(args[0], OptimizerOptions.All, batch);
         var p = compiled.Program;
-        var gen = new KernelGenerator(p, precision);
+        var gen = new KernelGenerator(p, precision, batch);
         var src = new StringBuilder();
         var launches = new StringBuilder();
         string Call(KernelCandidate c, string extra) => c.Launch.Tiled
-            ? $"run_tiled([&]{{ {c.Launch.Function}(A, WH, WF, N{extra}); }}, {c.Launch.TilesX}, {c.Launch.TilesY}, N);\n"
+            ? $"run_tiled([&]{{ {c.Launch.Function}(A, WH, WF, N{extra}); }}, {c.Launch.TilesX}, {c.Launch.TilesY}, N, {c.Launch.Threads});\n"
             : $"run_linear([&]{{ {c.Launch.Function}(A, WH, WF, N{extra}); }}, {c.Launch.WorkPerImage}L * N);\n";
         for (int i = 0; i < p.Inputs.Count; i++) { var c = gen.InputKernel(i, p.Inputs[i]); src.Append(c.Source); launches.Append(Call(c, $", in{i}")); }
         for (int i = 0; i < p.Layers.Count; i++)
@@ -40,6 +40,7 @@ internal static class EngineKernelEmit
             {
                 "gemm" => cands.LastOrDefault(x => x.Launch.Tiled) ?? cands[0],
                 "mma" => cands.FirstOrDefault(x => x.Tactic.StartsWith("mma", StringComparison.Ordinal)) ?? cands[0],
+                _ when args[2].StartsWith("tactic:", StringComparison.Ordinal) => args[2][7..].Split(',').Select(t => cands.FirstOrDefault(x => x.Tactic.StartsWith(t, StringComparison.Ordinal))).FirstOrDefault(x => x is not null) ?? cands[0],
                 "oc" => cands.LastOrDefault(x => x.Tactic.StartsWith("directoc", StringComparison.Ordinal)) ?? cands[0],
                 _ => cands[0],
             };

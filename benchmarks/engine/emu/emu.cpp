@@ -26,6 +26,10 @@ static void vmma(float* c, const unsigned* a, const unsigned* b);
 #define __restrict__ __restrict
 #define __launch_bounds__(x)
 #define __shared__ static
+#define __align__(x) __attribute__((aligned(x)))
+struct uint4 { unsigned x, y, z, w; };
+struct uint2 { unsigned x, y; };
+static const void* g_ldsm[8][32];
 static inline void __syncthreads() { g_barrier->arrive_and_wait(); }
 static inline float __int_as_float(unsigned v) { return std::bit_cast<float>(v); }
 using std::min; using std::max;
@@ -62,6 +66,18 @@ static void vmma(float* c, const unsigned* a, const unsigned* b) {
   }
   g_warp[w]->arrive_and_wait();
 }
+// Emulates ldmatrix.x4.trans: lanes 8i..8i+7 give the rows of matrix i; lane t receives column t/4, rows 2(t%4), 2(t%4)+1.
+static void vldsm4t(unsigned* r, const T* p) {
+  int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+  g_ldsm[w][lane] = p;
+  g_warp[w]->arrive_and_wait();
+  for (int i = 0; i < 4; i++) {
+    const uint16_t* r0 = (const uint16_t*)g_ldsm[w][8 * i + 2 * (lane & 3)];
+    const uint16_t* r1 = (const uint16_t*)g_ldsm[w][8 * i + 2 * (lane & 3) + 1];
+    r[i] = (unsigned)r0[lane >> 2] | ((unsigned)r1[lane >> 2] << 16);
+  }
+  g_warp[w]->arrive_and_wait();
+}
 #define KARGS T* __restrict__ A, const T* __restrict__ WH, const float* __restrict__ WF, int N
 static inline float vsig(float x) { return 1.0f / (1.0f + expf(-x)); }
 static inline float vsoftplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
@@ -76,15 +92,15 @@ static void run_linear(const std::function<void()>& f, long total) {
   }
 }
 
-static void run_tiled(const std::function<void()>& f, int tx, int ty, int n) {
-  std::barrier<> bar(256);
+static void run_tiled(const std::function<void()>& f, int tx, int ty, int n, unsigned nthreads = 256) {
+  std::barrier<> bar(nthreads);
   g_barrier = &bar;
   std::vector<std::barrier<>*> warps;
   for (int w = 0; w < 8; w++) { warps.push_back(new std::barrier<>(32)); g_warp[w] = warps.back(); }
   std::vector<std::thread> threads;
-  for (unsigned t = 0; t < 256; t++)
+  for (unsigned t = 0; t < nthreads; t++)
     threads.emplace_back([&, t] {
-      threadIdx.x = t; blockDim.x = 256;
+      threadIdx.x = t; blockDim.x = nthreads;
       for (int z = 0; z < n; z++)
         for (int y = 0; y < ty; y++)
           for (int x = 0; x < tx; x++) {

@@ -24,7 +24,7 @@ public sealed class GpuEngine : IDisposable
     private readonly bool _hasLibraryOps;
     private readonly (CudaKernel Kernel, KernelLaunch Launch)[] _inputs, _outputs;
     private readonly DeviceBuffer _arena, _weightsT, _weightsF;
-    private readonly Dictionary<int, CudaGraphExec> _graphs = [];
+    private readonly Dictionary<(int Batch, bool Convert), CudaGraphExec> _graphs = [];
     private readonly KernelArgs _args = new(8);
 
     public GpuEngine(CudaContext context, KernelCompiler compiler, PlanModel plan, string source = "plan")
@@ -39,7 +39,7 @@ public sealed class GpuEngine : IDisposable
         _ctx = context;
         Plan = plan;
         var p = plan.Program;
-        var gen = new KernelGenerator(p, h.Precision);
+        var gen = new KernelGenerator(p, h.Precision, h.BatchMax);
         _gen = gen;
         int elem = h.Precision == PlanPrecision.Fp16 ? 2 : 4;
         ElementBytes = elem;
@@ -246,32 +246,30 @@ public sealed class GpuEngine : IDisposable
     }
 
     /// <summary>Queues every kernel of a batch without a graph (used for tactic timing and graph capture).</summary>
-    internal void Enqueue(CudaStream stream, int batch)
+    internal void Enqueue(CudaStream stream, int batch, bool convertInputs = true)
     {
-        for (int i = 0; i < _inputs.Length; i++) Launch(stream, _inputs[i].Kernel, _inputs[i].Launch, batch, Inputs[i].Pointer);
+        if (convertInputs)
+            for (int i = 0; i < _inputs.Length; i++) Launch(stream, _inputs[i].Kernel, _inputs[i].Launch, batch, Inputs[i].Pointer);
         foreach (var op in _layers) op.Enqueue(stream, batch);
         for (int i = 0; i < _outputs.Length; i++) Launch(stream, _outputs[i].Kernel, _outputs[i].Launch, batch, Outputs[i].Pointer);
     }
 
-    /// <summary>Runs the first <paramref name="batch"/> images of <see cref="Inputs"/> on <paramref name="stream"/> (asynchronous).</summary>
-    public void Run(CudaStream stream, int batch)
+    /// <summary>
+    /// Runs the first <paramref name="batch"/> images of <see cref="Inputs"/> on <paramref name="stream"/> (asynchronous).
+    /// With <paramref name="convertInputs"/> false the input tensors are taken as already written into the arena in the
+    /// plan's storage precision (see <see cref="ArenaInput"/>), skipping the FP32 conversion kernels.
+    /// </summary>
+    public void Run(CudaStream stream, int batch, bool convertInputs = true)
     {
         if (batch < MinBatch || batch > MaxBatch)
             throw new ArgumentOutOfRangeException(nameof(batch), $"batch {batch} is outside the plan's profile {MinBatch}..{MaxBatch}");
-        if (!_graphs.TryGetValue(batch, out var exec))
+        if (!_graphs.TryGetValue((batch, convertInputs), out var exec))
         {
-            if (_hasLibraryOps)
-            {
-                // Library calls set themselves up on their first run (kernel selection, lazy loading), which must not
-                // happen inside a capture: run them once at this batch first. Every run recomputes the whole arena.
-                EnsureWorkspace(_layers.Max(o => o.WorkspaceBytes(batch)));
-                foreach (var op in _layers.Where(o => o is not KernelLayerOp)) op.Enqueue(stream, batch);
-                stream.Synchronize();
-            }
+            if (_hasLibraryOps) WarmUpLibraryOps(stream, batch, convertInputs);
             stream.BeginCapture();
             try
             {
-                Enqueue(stream, batch);
+                Enqueue(stream, batch, convertInputs);
             }
             catch
             {
@@ -282,9 +280,55 @@ public sealed class GpuEngine : IDisposable
             }
             using var graph = stream.EndCapture();
             exec = graph.Instantiate();
-            _graphs[batch] = exec;
+            _graphs[(batch, convertInputs)] = exec;
         }
         exec.Launch(stream);
+    }
+
+    /// <summary>
+    /// Device address of input <paramref name="index"/> inside the arena for a run at <paramref name="batch"/>: a dense
+    /// [batch, ...] tensor of <see cref="ElementBytes"/>-byte elements (FP16 in FP16 plans) that a producer such as the
+    /// fused preprocessing kernel can write directly before <c>Run(stream, batch, convertInputs: false)</c>.
+    /// </summary>
+    public ulong ArenaInput(int index, int batch)
+    {
+        var io = Plan.Program.Inputs[index];
+        // Buffers are padded to 64 elements: the input is dense across images only when its size is a multiple of 64.
+        if (batch > 1 && Plan.Program.SampleStride(io.Ref) != io.Ref.Count)
+            throw new InvalidOperationException($"input {io.Name} is not dense across images in the arena ({io.Ref.Count} elements per image, stride {Plan.Program.SampleStride(io.Ref)})");
+        return _arena.Pointer + (ulong)(Plan.Program.Address(io.Ref, batch, 0) * ElementBytes);
+    }
+
+    /// <summary>
+    /// Before the first capture at a batch size: sizes the library workspace and runs the library ops once, because
+    /// cuDNN and cuBLAS set a configuration up on its first run (kernel choice, lazy loading), which must not happen
+    /// inside a capture. Every run recomputes the arena from the inputs, except inputs written straight into the arena
+    /// (<paramref name="convertInputs"/> false): a library layer may reuse their memory, so they are saved around it.
+    /// </summary>
+    private void WarmUpLibraryOps(CudaStream stream, int batch, bool convertInputs)
+    {
+        EnsureWorkspace(_layers.Max(o => o.WorkspaceBytes(batch)));
+        var p = Plan.Program;
+        var saved = new List<(ulong Address, DeviceBuffer Copy, long Width, long Pitch)>();
+        try
+        {
+            if (!convertInputs)
+                foreach (var io in p.Inputs)
+                {
+                    long width = io.Ref.Count * ElementBytes, pitch = p.SampleStride(io.Ref) * ElementBytes;
+                    ulong address = _arena.Pointer + (ulong)(p.Address(io.Ref, batch, 0) * ElementBytes);
+                    var copy = _ctx.Allocate(width * batch);
+                    saved.Add((address, copy, width, pitch));
+                    stream.CopyDeviceToDevice2D(address, pitch, copy.Pointer, width, width, batch);
+                }
+            foreach (var op in _layers.Where(o => o is not KernelLayerOp)) op.Enqueue(stream, batch);
+            foreach (var (address, copy, width, pitch) in saved) stream.CopyDeviceToDevice2D(copy.Pointer, width, address, pitch, width, batch);
+            stream.Synchronize();
+        }
+        finally
+        {
+            foreach (var s in saved) s.Copy.Dispose();
+        }
     }
 
     /// <summary>Number of CUDA graphs captured so far (one per batch size used).</summary>

@@ -26,9 +26,13 @@ public sealed partial class KernelGenerator
     private readonly bool _half;
     private readonly long[] _constOffsets;
 
-    public KernelGenerator(LayerProgram program, PlanPrecision precision)
+    private readonly int _maxBatch;
+
+    /// <param name="maxBatch">The largest batch the kernels will run (the plan's profile maximum); 0 = unknown.</param>
+    public KernelGenerator(LayerProgram program, PlanPrecision precision, int maxBatch = 0)
     {
         _p = program;
+        _maxBatch = maxBatch;
         _half = precision == PlanPrecision.Fp16;
         _constOffsets = new long[program.Constants.Count];
         long off = 0;
@@ -52,6 +56,12 @@ public sealed partial class KernelGenerator
           __device__ __forceinline__ void vmma(float* c, const unsigned* a, const unsigned* b) {
             asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+          }
+          // Four 8x8 b16 matrices from shared memory, transposed: lanes 8i..8i+7 give the row addresses of matrix i.
+          __device__ __forceinline__ void vldsm4t(unsigned* r, const T* p) {
+            unsigned s = (unsigned)__cvta_generic_to_shared(p);
+            asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+              : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(s));
           }
           """
         : """
@@ -167,10 +177,10 @@ public sealed partial class KernelGenerator
         {
             LayerKind.Conv => ConvCandidates(l, f),
             LayerKind.Pointwise => [Pointwise(l, f)],
-            LayerKind.Pool => [Pool(l, f)],
+            LayerKind.Pool => [Pool(l, f), .. PlaneMaxPool(l, f)],
             LayerKind.Gemm => [Gemm(l, f)],
             LayerKind.Reduce => [Reduce(l, f)],
-            LayerKind.Transpose => [Transpose(l, f)],
+            LayerKind.Transpose => [Transpose(l, f), .. TiledTranspose(l, f)],
             LayerKind.Slice => [Slice(l, f)],
             LayerKind.Copy => [Copy(l, f)],
             LayerKind.Resize => [Resize(l, f)],
@@ -355,6 +365,11 @@ public sealed partial class KernelGenerator
             list.Add(new KernelCandidate("mma64x64", sb.ToString(), new KernelLaunch(fn, 0, (int)((P + 63) / 64), (int)((M + 63) / 64))));
         }
 
+        list.AddRange(TensorCoreConv(l, f));
+        list.AddRange(TensorCoreDirectConv(l, f));
+        list.AddRange(PipelinedPointwiseConv(l, f));
+        list.AddRange(DepthwiseConv(l, f));
+
         // Implicit GEMM for 1x1 stride-1 unpadded convolutions: Y[m,p] = sum_k W[m,k] X[k,p] per image, shared-memory tiles.
         if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && G == 1)
         {
@@ -428,17 +443,34 @@ public sealed partial class KernelGenerator
 
     private KernelCandidate Simple(string fn, long work, string body, string tactic = "simple")
     {
+        // Index arithmetic inside one image in 32 bits when every per-image offset fits (64-bit division and
+        // multiplication cost several times more instructions); only the arena address itself stays 64-bit.
+        bool narrow = _p.ArenaPerSample < int.MaxValue / 2 && ConstantElements < int.MaxValue / 2;
+        if (narrow) body = LongLiteral().Replace(body.Replace("long ", "int ", StringComparison.Ordinal), "$1");
+        string head = narrow && _maxBatch > 0 && (long)_maxBatch * work < int.MaxValue
+            ? $$"""
+                  int idx = blockIdx.x * blockDim.x + threadIdx.x;
+                  if (idx >= N * {{work}}) return;
+                  int n = idx / {{work}};
+                  int r = idx - n * {{work}};
+                """
+            : $$"""
+                  long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+                  if (idx >= (long)N * {{work}}L) return;
+                  int n = (int)(idx / {{work}}L);
+                  {{(narrow ? "int" : "long")}} r = ({{(narrow ? "int" : "long")}})(idx - (long)n * {{work}}L);
+                """;
         string src = $$"""
             extern "C" __global__ void __launch_bounds__(256) {{fn}}(KARGS) {
-              long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
-              if (idx >= (long)N * {{work}}L) return;
-              int n = (int)(idx / {{work}}L);
-              long r = idx - (long)n * {{work}}L;
+            {{head}}
             {{body}}}
 
             """;
         return new KernelCandidate(tactic, src, new KernelLaunch(fn, work));
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<![\w.])(\d+)L\b")]
+    private static partial System.Text.RegularExpressions.Regex LongLiteral();
 
     private string Src(TensorRef r, string n) => r.IsConst ? ConstF(r) : $"(A + {Addr(r, n)})";
     private string Load(TensorRef r, string ptr, string idx) => r.IsConst ? $"{ptr}[{idx}]" : $"LD({ptr}[{idx}])";
@@ -504,6 +536,44 @@ public sealed partial class KernelGenerator
         return Simple(f, C * OH * OW, body);
     }
 
+    /// <summary>
+    /// Max pooling of a whole (small) plane per block: the plane is staged in shared memory and the window maximum is
+    /// taken separably (rows, then columns), so an SPP-style 13x13 window costs 26 reads per output instead of 169.
+    /// </summary>
+    private IEnumerable<KernelCandidate> PlaneMaxPool(Layer l, string f)
+    {
+        var I = l.I;
+        long kind = I[0], C = I[1], H = I[2], W = I[3], OH = I[4], OW = I[5], KH = I[6], KW = I[7], SH = I[8], SW = I[9], PT = I[10], PL = I[11];
+        if (kind != 0 || (H * W + H * OW) * 4 > 40 * 1024) yield break;
+        string fn = f + "_plane";
+        string src = $$"""
+            extern "C" __global__ void __launch_bounds__(256) {{fn}}(KARGS) {
+              __shared__ float S[{{H * W}}];
+              __shared__ float R[{{H * OW}}];
+              int c = blockIdx.x, n = blockIdx.z;
+              const T* x = A + {{Addr(l.Inputs[0], "n")}} + (long)c * {{H * W}};
+              T* y = A + {{Addr(l.Outputs[0], "n")}} + (long)c * {{OH * OW}};
+              for (int e = threadIdx.x; e < {{H * W}}; e += 256) S[e] = LD(x[e]);
+              __syncthreads();
+              for (int e = threadIdx.x; e < {{H * OW}}; e += 256) {
+                int iy = e / {{OW}}, ox = e - iy * {{OW}};
+                float m = __int_as_float(0xff800000);
+                for (int kx = 0; kx < {{KW}}; kx++) { int ix = ox * {{SW}} - {{PL}} + kx; if (ix >= 0 && ix < {{W}}) m = fmaxf(m, S[iy * {{W}} + ix]); }
+                R[e] = m;
+              }
+              __syncthreads();
+              for (int e = threadIdx.x; e < {{OH * OW}}; e += 256) {
+                int oy = e / {{OW}}, ox = e - oy * {{OW}};
+                float m = __int_as_float(0xff800000);
+                for (int ky = 0; ky < {{KH}}; ky++) { int iy = oy * {{SH}} - {{PT}} + ky; if (iy >= 0 && iy < {{H}}) m = fmaxf(m, R[iy * {{OW}} + ox]); }
+                y[e] = ST(m);
+              }
+            }
+
+            """;
+        yield return new KernelCandidate("plane", src, new KernelLaunch(fn, 0, (int)C, 1, 256));
+    }
+
     private KernelCandidate Gemm(Layer l, string f)
     {
         long R = l.I[0], K = l.I[1], M = l.I[2];
@@ -543,6 +613,42 @@ public sealed partial class KernelGenerator
         for (int d = rank - 1; d >= 0; d--) sb.Append($"  {{ long c = rem % {outShape[d]}L; rem /= {outShape[d]}L; s += c * {inStr[perm[d]]}L; }}\n");
         sb.Append($"  A[{Addr(l.Outputs[0], "n")} + r] = A[{Addr(l.Inputs[0], "n")} + s];\n");
         return Simple(f, ins.Aggregate(1L, (a, b) => a * b), sb.ToString());
+    }
+
+    /// <summary>
+    /// A transpose that swaps two groups of axes (perm = [k..r-1, 0..k-1], e.g. [85, 3549] → [3549, 85]) as a 2-D
+    /// transpose through a 32x33 shared-memory tile, so both the reads and the writes are coalesced.
+    /// </summary>
+    private IEnumerable<KernelCandidate> TiledTranspose(Layer l, string f)
+    {
+        int rank = (int)l.I[0];
+        var ins = l.I.AsSpan(1, rank).ToArray(); var perm = l.I.AsSpan(1 + rank, rank).ToArray();
+        int k = (int)perm[0];
+        if (k == 0 || Enumerable.Range(0, rank).Any(d => perm[d] != (d + k) % rank)) yield break;
+        long R = ins[..k].Aggregate(1L, (a, b) => a * b), C = ins[k..].Aggregate(1L, (a, b) => a * b);
+        string fn = f + "_tile";
+        string src = $$"""
+            extern "C" __global__ void __launch_bounds__(256) {{fn}}(KARGS) {
+              __shared__ T tile[32][33];
+              int n = blockIdx.z, c0 = blockIdx.x * 32, r0 = blockIdx.y * 32;
+              const T* x = A + {{Addr(l.Inputs[0], "n")}};
+              T* y = A + {{Addr(l.Outputs[0], "n")}};
+              int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
+              #pragma unroll
+              for (int i = 0; i < 32; i += 8) {
+                int r = r0 + ty + i, c = c0 + tx;
+                if (r < {{R}} && c < {{C}}) tile[ty + i][tx] = x[(long)r * {{C}} + c];
+              }
+              __syncthreads();
+              #pragma unroll
+              for (int i = 0; i < 32; i += 8) {
+                int c = c0 + ty + i, r = r0 + tx;
+                if (r < {{R}} && c < {{C}}) y[(long)c * {{R}} + r] = tile[tx][ty + i];
+              }
+            }
+
+            """;
+        yield return new KernelCandidate("tile32", src, new KernelLaunch(fn, 0, (int)((C + 31) / 32), (int)((R + 31) / 32), 256));
     }
 
     private KernelCandidate Slice(Layer l, string f)

@@ -49,7 +49,7 @@ public static class PlanBuilder
             BatchMin = o.BatchMin, BatchOpt = o.BatchOpt, BatchMax = o.BatchMax,
         };
         var storage = StorageFor(program, o.Precision);
-        var gen = new KernelGenerator(program, o.Precision);
+        var gen = new KernelGenerator(program, o.Precision, o.BatchMax);
         var candidates = Enumerable.Range(0, program.Layers.Count).Select(gen.Candidates).ToList();
         var io = program.Inputs.Select((x, i) => gen.InputKernel(i, x)).Concat(program.Outputs.Select((x, i) => gen.OutputKernel(i, x))).ToList();
         var (useCudnn, useCublas) = LibrariesFor(o.TacticFilter, log);
