@@ -18,7 +18,8 @@ internal static class BuildCommand
         var output = new Option<FileInfo?>("--output", "-o") { Description = "plan file to write (default: model path with .plan)" };
         var timing = new Option<FileInfo?>("--timing-cache") { Description = "tactic timing cache file (default: in the kernel cache folder)" };
         var verbose = new Option<bool>("--verbose") { Description = "print the layer list before and after optimization and each chosen tactic" };
-        var cmd = new Command("build", "Build an optimized inference plan for this GPU from an ONNX model") { model, precision, batch, output, timing, verbose };
+        var tactics = new Option<string?>("--tactics") { Description = "tactics to time: all (default), library (cuDNN/cuBLAS where they apply) or nvrtc; default from VIGIL_ENGINE_TACTICS" };
+        var cmd = new Command("build", "Build an optimized inference plan for this GPU from an ONNX model") { model, precision, batch, output, timing, verbose, tactics };
         cmd.SetAction(parse =>
         {
             try
@@ -35,9 +36,10 @@ internal static class BuildCommand
                 using var ctx = CudaContext.Create(0);
                 var compiler = new KernelCompiler(ctx);
                 var log = parse.GetValue(verbose) ? Console.Out : null;
+                var filter = parse.GetValue(tactics) is { } t ? LibraryTactics.ParseFilter(t) : LibraryTactics.FilterFromEnvironment();
                 var plan = PlanBuilder.Build(ctx, compiler, m.FullName, new BuildOptions
                 {
-                    Precision = prec, BatchMin = min, BatchOpt = opt, BatchMax = max, TimingCache = parse.GetValue(timing)?.FullName,
+                    Precision = prec, BatchMin = min, BatchOpt = opt, BatchMax = max, TimingCache = parse.GetValue(timing)?.FullName, TacticFilter = filter,
                 }, log);
                 PlanFile.Save(plan, outPath);
                 Console.WriteLine($"{outPath}: {prec} plan for {ctx.Name}, batch {min}:{opt}:{max}, {plan.Program.Layers.Count} layers, {new FileInfo(outPath).Length:N0} bytes, built in {plan.Header.BuildSeconds:F1} s");

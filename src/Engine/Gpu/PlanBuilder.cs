@@ -28,11 +28,15 @@ public sealed record BuildOptions
 
     /// <summary>Calibration inputs (dense, one image each, per program input); null = two synthetic images, uniform in [0, 1) and [0, 255).</summary>
     public IReadOnlyList<float[]>? CalibrationInputs { get; init; }
+    /// <summary>Which tactics are timed; the default comes from VIGIL_ENGINE_TACTICS (all, library or nvrtc; unset = all).</summary>
+    public TacticFilter TacticFilter { get; init; } = LibraryTactics.FilterFromEnvironment();
 }
 
 /// <summary>
 /// The build phase: import and optimize the ONNX graph, generate candidate kernels for every layer, time them on this
 /// GPU at the optimal batch with CUDA events (results kept in a timing cache), keep the fastest, and return the plan.
+/// Convolutions and GEMMs also get library candidates (cuDNN algorithms, cuBLAS), timed the same way together with
+/// their epilogue kernel; each is first checked against the layer's reference NVRTC kernel on random inputs.
 /// </summary>
 public static class PlanBuilder
 {
@@ -58,14 +62,19 @@ public static class PlanBuilder
         var gen = new KernelGenerator(program, o.Precision, o.BatchMax);
         var candidates = Enumerable.Range(0, program.Layers.Count).Select(gen.Candidates).ToList();
         var io = program.Inputs.Select((x, i) => gen.InputKernel(i, x)).Concat(program.Outputs.Select((x, i) => gen.OutputKernel(i, x))).ToList();
+        var (useCudnn, useCublas) = LibrariesFor(o.TacticFilter, log);
+        var libraryLayers = program.Layers.Select(l => (useCudnn && LibraryTactics.CudnnApplies(l)) || (useCublas && LibraryTactics.CublasApplies(l))).ToArray();
+        var epilogues = Enumerable.Range(0, program.Layers.Count).Where(i => libraryLayers[i]).Select(gen.LibraryEpilogue).ToList();
         var compileWatch = Stopwatch.StartNew();
-        using var set = KernelSet.Compile(compiler, gen, [.. candidates.SelectMany(c => c), .. io], Convert.ToHexStringLower(graph.SourceSha256)[..12] + (o.Precision == PlanPrecision.Fp16 ? "h" : "f"));
+        using var set = KernelSet.Compile(compiler, gen, [.. candidates.SelectMany(c => c), .. epilogues, .. io], Convert.ToHexStringLower(graph.SourceSha256)[..12] + (o.Precision == PlanPrecision.Fp16 ? "h" : "f"));
         log?.WriteLine($"compiled {set.Kernels.Count} candidate kernels in {compileWatch.Elapsed.TotalSeconds:F1} s (NVRTC, disk-cached)");
 
         var tuningPlan = new PlanModel { Header = header, Program = program, ConstantStorage = storage };
         string cachePath = o.TimingCache ?? Path.Combine(Path.GetDirectoryName(compiler.CacheDirectory) ?? ".", "timing-cache.tsv");
         var cache = LoadCache(cachePath);
         int hits = 0, timed = 0;
+        string cudnnVersion = "none", cublasVersion = "none";
+        log?.WriteLine($"tactic timing at batch {o.BatchOpt} (us per layer; * = chosen):");
         using (var engine = new GpuEngine(ctx, compiler, tuningPlan, onnxPath, set))
         using (var stream = ctx.CreateStream())
         using (var start = ctx.CreateEvent(timing: true))
@@ -81,35 +90,66 @@ public static class PlanBuilder
             }
             engine.Enqueue(stream, o.BatchOpt);
             stream.Synchronize();
+            (useCudnn, useCublas) = OpenLibraries(engine, useCudnn, useCublas, log);
+            string libraryKey = $"cudnn {(useCudnn ? engine.Library.Cudnn.Version : "none")}|cublas {(useCublas ? engine.Library.Cublas.Version : "none")}";
             for (int i = 0; i < program.Layers.Count; i++)
             {
                 var layer = program.Layers[i];
-                string best = "";
-                float bestUs = float.MaxValue;
-                foreach (var c in candidates[i])
+                var results = new List<(string Tactic, float Us, string? Note)>();
+                if (libraryLayers[i] && (useCudnn || useCublas))
                 {
-                    string key = CacheKey(header, gen.Prelude + c.Source, o.BatchOpt);
-                    if (!cache.TryGetValue(key, out float us))
+                    var lib = new LibraryTiming(engine, stream, start, end, i, o.BatchOpt, candidates[i][0]);
+                    foreach (var (tactic, note) in lib.Tactics(useCudnn, useCublas))
                     {
-                        us = engine.TimeKernel(stream, set.Kernels[c.Launch.Function], c.Launch, o.BatchOpt, start, end);
-                        cache[key] = us;
-                        timed++;
+                        if (note is not null) { results.Add((tactic, float.PositiveInfinity, note)); continue; }
+                        string key = CacheKey(header, $"{libraryKey}|{tactic}|{LibrarySignature(program, layer)}|{gen.LibraryEpilogue(i).Source}", o.BatchOpt);
+                        if (cache.TryGetValue(key, out float cached)) { hits++; results.Add((tactic, cached, null)); continue; }
+                        var (us, why) = lib.CheckAndTime(tactic);
+                        if (why is null) { cache[key] = us; timed++; }
+                        results.Add((tactic, us, why));
                     }
-                    else hits++;
-                    if (us < bestUs) { bestUs = us; best = c.Tactic; }
                 }
-                layer.Tactic = best;
-                layer.TacticMicroseconds = bestUs;
+                bool libraryOnly = o.TacticFilter == TacticFilter.Library && results.Exists(r => float.IsFinite(r.Us));
+                if (!libraryOnly)
+                {
+                    foreach (var c in candidates[i])
+                    {
+                        string key = CacheKey(header, gen.Prelude + c.Source, o.BatchOpt);
+                        if (!cache.TryGetValue(key, out float us))
+                        {
+                            us = engine.TimeKernel(stream, set.Kernels[c.Launch.Function], c.Launch, o.BatchOpt, start, end);
+                            cache[key] = us;
+                            timed++;
+                        }
+                        else hits++;
+                        results.Add((c.Tactic, us, null));
+                    }
+                }
+                var best = results.Where(r => float.IsFinite(r.Us)).MinBy(r => r.Us);
+                layer.Tactic = best.Tactic;
+                layer.TacticMicroseconds = best.Us;
+                if (LibraryTactics.IsLibrary(best.Tactic))
+                {
+                    if (best.Tactic == LibraryTactics.CublasTactic) cublasVersion = engine.Library.Cublas.Version;
+                    else cudnnVersion = engine.Library.Cudnn.Version;
+                }
+                log?.WriteLine($"  [{i,3}] {layer.Kind,-9} {layer.Name}: " + string.Join(", ", results.Select(r =>
+                    float.IsFinite(r.Us) ? $"{r.Tactic}{(r.Tactic == best.Tactic ? "*" : "")} {r.Us:F1}{Fused(layer, r.Tactic)}" : $"{r.Tactic} ({r.Note})")));
             }
         }
         SaveCache(cachePath, cache);
-        log?.WriteLine($"tactics: {timed} kernels timed, {hits} from the timing cache ({cachePath})");
+        log?.WriteLine($"tactics: {timed} candidates timed, {hits} from the timing cache ({cachePath})");
         var plan = new PlanModel
         {
-            Header = header with { BuildSeconds = sw.Elapsed.TotalSeconds },
+            Header = header with { BuildSeconds = sw.Elapsed.TotalSeconds, CudnnVersion = cudnnVersion, CublasVersion = cublasVersion },
             Program = program,
             ConstantStorage = storage,
-            KernelSource = gen.Prelude + string.Concat(Enumerable.Range(0, program.Layers.Count).Select(i => candidates[i].First(c => c.Tactic == program.Layers[i].Tactic).Source)),
+            KernelSource = gen.Prelude + string.Concat(Enumerable.Range(0, program.Layers.Count).Select(i =>
+            {
+                var l = program.Layers[i];
+                if (!LibraryTactics.IsLibrary(l.Tactic)) return candidates[i].First(c => c.Tactic == l.Tactic).Source;
+                return LibraryTactics.NeedsEpilogueKernel(l, l.Tactic) ? gen.LibraryEpilogue(i).Source : "";
+            })),
         };
         log?.WriteLine($"build finished in {sw.Elapsed.TotalSeconds:F1} s; chosen tactics:");
         log?.Write(program.Describe());
@@ -148,6 +188,56 @@ public static class PlanBuilder
         var layers = program.Layers.Where(l => l.Outputs.Any(t => !t.IsConst && wide.Contains(t.Buffer))).Select(l => l.Name).ToList();
         log?.WriteLine($"FP16 range check on {images} calibration image(s) in {sw.Elapsed.TotalSeconds:F1} s: largest activation {ranges.DefaultIfEmpty(0).Max():G4}; "
             + (layers.Count == 0 ? "no layer needs FP32" : $"kept in FP32 (above {o.Fp32Above:G4}): {string.Join(", ", layers)}"));
+    }
+
+    private static string Fused(Layer l, string tactic) =>
+        tactic.StartsWith(LibraryTactics.CudnnPrefix, StringComparison.Ordinal) && !LibraryTactics.NeedsEpilogueKernel(l, tactic) ? " (fused bias+act)" : "";
+
+    /// <summary>Which libraries the build may use, said in the log: missing ones leave NVRTC tactics only.</summary>
+    private static (bool Cudnn, bool Cublas) LibrariesFor(TacticFilter filter, TextWriter? log)
+    {
+        if (filter == TacticFilter.Nvrtc)
+        {
+            log?.WriteLine("library tactics: off (TacticFilter Nvrtc / VIGIL_ENGINE_TACTICS=nvrtc): NVRTC kernels only");
+            return (false, false);
+        }
+        var cudnn = CudaLibraries.Cudnn;
+        var cublas = CudaLibraries.Cublas;
+        log?.WriteLine(cudnn.IsAvailable ? $"library tactics: {cudnn} for convolutions" : $"library tactics: {cudnn}: convolutions use NVRTC tactics only");
+        log?.WriteLine(cublas.IsAvailable ? $"library tactics: {cublas} for 1x1 convolutions and GEMMs" : $"library tactics: {cublas}: GEMMs use NVRTC tactics only");
+        return (cudnn.IsAvailable, cublas.IsAvailable);
+    }
+
+    /// <summary>Creates the handles; a library that loads but cannot start (missing sub-library, say) is dropped with a log line.</summary>
+    private static (bool Cudnn, bool Cublas) OpenLibraries(GpuEngine engine, bool cudnn, bool cublas, TextWriter? log)
+    {
+        if (cudnn)
+        {
+            try { _ = engine.Library.Cudnn; }
+            catch (Exception e) when (e is CudaLibraryException or DllNotFoundException or EntryPointNotFoundException)
+            {
+                log?.WriteLine($"library tactics: cuDNN handle failed ({e.Message}): convolutions use NVRTC tactics only");
+                cudnn = false;
+            }
+        }
+        if (cublas)
+        {
+            try { _ = engine.Library.Cublas; }
+            catch (Exception e) when (e is CudaLibraryException or DllNotFoundException or EntryPointNotFoundException)
+            {
+                log?.WriteLine($"library tactics: cuBLAS handle failed ({e.Message}): GEMMs use NVRTC tactics only");
+                cublas = false;
+            }
+        }
+        return (cudnn, cublas);
+    }
+
+    /// <summary>What a library tactic's speed depends on besides the epilogue: layer parameters and operand placement.</summary>
+    private static string LibrarySignature(LayerProgram p, Layer l)
+    {
+        var x = l.Inputs[0];
+        var b = p.Buffers[x.Buffer];
+        return $"{l.Kind}|{string.Join(',', l.I)}|x {b.Offset},{b.SampleSize},{x.Offset}";
     }
 
     /// <summary>FP16 plans store convolution and GEMM weights in FP16 (their final precision); everything else stays FP32.</summary>

@@ -29,8 +29,9 @@ public static class PlanCache
             {
                 var plan = PlanFile.Load(path);
                 var h = plan.Header;
+                var (cudnn, cublas) = LibraryTactics.VersionsFor(h);
                 PlanFile.EnsureCompatible(h, path, ctx.Name, ctx.ComputeCapability.Major, ctx.ComputeCapability.Minor, ctx.DriverVersion,
-                    $"{compiler.NvrtcVersion.Major}.{compiler.NvrtcVersion.Minor}");
+                    $"{compiler.NvrtcVersion.Major}.{compiler.NvrtcVersion.Minor}", cudnn, cublas);
                 if (h.ModelSha256.AsSpan().SequenceEqual(sha) && h.Precision == o.Precision && h.BatchMin == o.BatchMin && h.BatchOpt == o.BatchOpt && h.BatchMax == o.BatchMax)
                     return (plan, false);
                 log?.WriteLine($"{path}: stale (model or profile changed), rebuilding");

@@ -19,8 +19,10 @@ public sealed record PlanHeader
     public required int CudaDriverVersion { get; init; }
     /// <summary>NVRTC version "13.0" (kernels are compiled with it).</summary>
     public required string NvrtcVersion { get; init; }
-    /// <summary>cuDNN version used by the chosen tactics, or "none".</summary>
+    /// <summary>cuDNN version used by the chosen tactics ("9.14.0"), or "none" when no layer runs a cuDNN tactic.</summary>
     public required string CudnnVersion { get; init; }
+    /// <summary>cuBLAS version used by the chosen tactics ("13.0.2"), or "none" when no layer runs a cuBLAS tactic.</summary>
+    public string CublasVersion { get; init; } = "none";
     public required byte[] ModelSha256 { get; init; }
     public required string ModelName { get; init; }
     public required PlanPrecision Precision { get; init; }
@@ -47,6 +49,7 @@ public sealed class PlanModel
 /// <summary>
 /// Vigil's plan file: "VIGILPLN", format version (u32), then the body written with <see cref="BinaryWriter"/>, then a
 /// SHA-256 of everything before it. A truncated or corrupt file fails the checksum and is refused with a clear message.
+/// Version 2 added the cuBLAS version to the header (library tactics); version 1 files are refused (rebuild them).
 /// </summary>
 public static class PlanFile
 {
@@ -70,7 +73,7 @@ public static class PlanFile
             w.Write(FormatVersion);
             var h = plan.Header;
             w.Write(h.GpuName); w.Write(h.ComputeMajor); w.Write(h.ComputeMinor); w.Write(h.CudaDriverVersion);
-            w.Write(h.NvrtcVersion); w.Write(h.CudnnVersion);
+            w.Write(h.NvrtcVersion); w.Write(h.CudnnVersion); w.Write(h.CublasVersion);
             w.Write(h.ModelSha256.Length); w.Write(h.ModelSha256); w.Write(h.ModelName);
             w.Write((byte)h.Precision); w.Write(h.BatchMin); w.Write(h.BatchOpt); w.Write(h.BatchMax);
             w.Write(h.BuiltAt.ToUnixTimeMilliseconds()); w.Write(h.BuildSeconds);
@@ -127,7 +130,7 @@ public static class PlanFile
             throw new EngineException($"{source}: not a Vigil plan file (bad magic or too short)");
         uint version = BitConverter.ToUInt32(bytes, s_magic.Length);
         if (version != FormatVersion)
-            throw new EngineException($"{source}: plan format version {version}, this Vigil reads version {FormatVersion}; rebuild the plan");
+            throw new EngineException($"{source}: plan format version {version}, this Vigil reads version {FormatVersion}; rebuild the plan with 'vigil build'");
         var body = bytes.AsSpan(0, bytes.Length - 32);
         if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32)))
             throw new EngineException($"{source}: plan file is corrupt or truncated (checksum mismatch); rebuild it with 'vigil build'");
@@ -138,7 +141,7 @@ public static class PlanFile
             var header = new PlanHeader
             {
                 GpuName = r.ReadString(), ComputeMajor = r.ReadInt32(), ComputeMinor = r.ReadInt32(), CudaDriverVersion = r.ReadInt32(),
-                NvrtcVersion = r.ReadString(), CudnnVersion = r.ReadString(),
+                NvrtcVersion = r.ReadString(), CudnnVersion = r.ReadString(), CublasVersion = r.ReadString(),
                 ModelSha256 = r.ReadBytes(r.ReadInt32()), ModelName = r.ReadString(),
                 Precision = (PlanPrecision)r.ReadByte(), BatchMin = r.ReadInt32(), BatchOpt = r.ReadInt32(), BatchMax = r.ReadInt32(),
                 BuiltAt = DateTimeOffset.FromUnixTimeMilliseconds(r.ReadInt64()), BuildSeconds = r.ReadDouble(),
@@ -185,13 +188,27 @@ public static class PlanFile
         }
     }
 
-    /// <summary>Refuses a plan built for another GPU or library version, naming both.</summary>
-    public static void EnsureCompatible(PlanHeader h, string source, string gpuName, int ccMajor, int ccMinor, int driverVersion, string nvrtcVersion)
+    /// <summary>
+    /// Refuses a plan built for another GPU or library version, naming both. <paramref name="cudnnVersion"/> and
+    /// <paramref name="cublasVersion"/> are the libraries loadable here ("none"/"unavailable" when not; null = not
+    /// checked); a plan whose tactics recorded a library version needs exactly that version.
+    /// </summary>
+    public static void EnsureCompatible(PlanHeader h, string source, string gpuName, int ccMajor, int ccMinor, int driverVersion, string nvrtcVersion,
+        string? cudnnVersion = null, string? cublasVersion = null)
     {
         string built = $"{h.GpuName} (sm_{h.ComputeMajor}{h.ComputeMinor}, CUDA driver {FormatCuda(h.CudaDriverVersion)}, NVRTC {h.NvrtcVersion})";
         string here = $"{gpuName} (sm_{ccMajor}{ccMinor}, CUDA driver {FormatCuda(driverVersion)}, NVRTC {nvrtcVersion})";
         if (h.GpuName != gpuName || h.ComputeMajor != ccMajor || h.ComputeMinor != ccMinor || h.CudaDriverVersion != driverVersion || h.NvrtcVersion != nvrtcVersion)
             throw new EngineException($"{source}: the plan was built for {built} and cannot run on {here}; rebuild it with 'vigil build' on this machine");
+        EnsureLibrary(source, "cuDNN", h.CudnnVersion, cudnnVersion);
+        EnsureLibrary(source, "cuBLAS", h.CublasVersion, cublasVersion);
+    }
+
+    private static void EnsureLibrary(string source, string library, string built, string? here)
+    {
+        if (here is null || built == "none" || built == here) return;
+        string found = here is "none" or "unavailable" ? $"{library} cannot be loaded here" : $"this machine has {library} {here}";
+        throw new EngineException($"{source}: the plan's tactics were built with {library} {built}, but {found}; rebuild it with 'vigil build' on this machine");
     }
 
     public static string FormatCuda(int v) => $"{v / 1000}.{v % 1000 / 10}";
@@ -204,7 +221,7 @@ public static class PlanFile
         var sb = new StringBuilder();
         sb.AppendLine($"Vigil plan, format version {FormatVersion}, {fileBytes:N0} bytes");
         sb.AppendLine($"  model:       {h.ModelName} (sha256 {Convert.ToHexStringLower(h.ModelSha256)})");
-        sb.AppendLine($"  built for:   {h.GpuName}, compute capability {h.ComputeMajor}.{h.ComputeMinor}, CUDA driver {FormatCuda(h.CudaDriverVersion)}, NVRTC {h.NvrtcVersion}, cuDNN {h.CudnnVersion}");
+        sb.AppendLine($"  built for:   {h.GpuName}, compute capability {h.ComputeMajor}.{h.ComputeMinor}, CUDA driver {FormatCuda(h.CudaDriverVersion)}, NVRTC {h.NvrtcVersion}, cuDNN {h.CudnnVersion}, cuBLAS {h.CublasVersion}");
         sb.AppendLine($"  built at:    {h.BuiltAt:u} in {h.BuildSeconds:F1} s");
         sb.AppendLine($"  precision:   {h.Precision}");
         sb.AppendLine($"  batch:       min {h.BatchMin}, opt {h.BatchOpt}, max {h.BatchMax}");
@@ -220,6 +237,9 @@ public static class PlanFile
         if (h.Precision == PlanPrecision.Fp16)
             sb.AppendLine($"  kept in FP32 (FP16 would overflow): {(wide.Count == 0 ? "none" : string.Join(", ", wide))}");
         sb.AppendLine($"  INT8 scales: {(plan.Int8Scales.Count == 0 ? "none" : plan.Int8Scales.Count.ToString())}");
+        var library = p.Layers.Where(l => Gpu.LibraryTactics.IsLibrary(l.Tactic)).ToList();
+        sb.AppendLine(library.Count == 0 ? "  tactics:     NVRTC kernels only"
+            : $"  tactics:     {library.Count} layers on library tactics ({string.Join(", ", library.GroupBy(l => l.Tactic).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} x{g.Count()}"))}), {p.Layers.Count - library.Count} on NVRTC kernels");
         sb.AppendLine($"  layers ({p.Layers.Count}):");
         sb.Append(p.Describe());
         return sb.ToString();

@@ -55,6 +55,48 @@ public class PlanFileTests
     }
 
     [Fact]
+    public void Deserialize_LibraryTactics_RoundTripVersionsAndNames()
+    {
+        var plan = MakePlan(PlanPrecision.Fp16);
+        var convs = plan.Program.Layers.Where(l => l.Kind == LayerKind.Conv).ToList();
+        convs[0].Tactic = "cudnn:IMPLICIT_PRECOMP_GEMM";
+        convs[1].Tactic = "cublas";
+        var withLibs = new PlanModel
+        {
+            Header = plan.Header with { CudnnVersion = "9.14.0", CublasVersion = "13.0.2" },
+            Program = plan.Program, ConstantStorage = plan.ConstantStorage,
+        };
+        var loaded = PlanFile.Deserialize(PlanFile.Serialize(withLibs), "lib.plan");
+        Assert.Equal("9.14.0", loaded.Header.CudnnVersion);
+        Assert.Equal("13.0.2", loaded.Header.CublasVersion);
+        Assert.Equal(plan.Program.Layers.Select(l => l.Tactic), loaded.Program.Layers.Select(l => l.Tactic));
+        Assert.Equal("none", PlanFile.Deserialize(PlanFile.Serialize(plan), "nvrtc.plan").Header.CublasVersion);
+    }
+
+    [Fact]
+    public void Deserialize_FormatVersion1_ThrowsRebuild()
+    {
+        var bytes = PlanFile.Serialize(MakePlan(PlanPrecision.Fp32));
+        BitConverter.GetBytes(1u).CopyTo(bytes, 8);
+        var ex = Assert.Throws<EngineException>(() => PlanFile.Deserialize(bytes, "old.plan"));
+        Assert.Equal("old.plan: plan format version 1, this Vigil reads version 2; rebuild the plan with 'vigil build'", ex.Message);
+    }
+
+    [Fact]
+    public void EnsureCompatible_OtherCudnnOrCublasVersion_ThrowsNamingBoth()
+    {
+        var plan = MakePlan(PlanPrecision.Fp16);
+        var h = plan.Header with { CudnnVersion = "9.14.0", CublasVersion = "13.0.2" };
+        PlanFile.EnsureCompatible(h, "m.plan", "Test GPU", 9, 0, 13000, "13.0", "9.14.0", "13.0.2");
+        var ex = Assert.Throws<EngineException>(() => PlanFile.EnsureCompatible(h, "m.plan", "Test GPU", 9, 0, 13000, "13.0", "9.19.0", "13.0.2"));
+        Assert.Equal("m.plan: the plan's tactics were built with cuDNN 9.14.0, but this machine has cuDNN 9.19.0; rebuild it with 'vigil build' on this machine", ex.Message);
+        ex = Assert.Throws<EngineException>(() => PlanFile.EnsureCompatible(h, "m.plan", "Test GPU", 9, 0, 13000, "13.0", "9.14.0", "unavailable"));
+        Assert.Equal("m.plan: the plan's tactics were built with cuBLAS 13.0.2, but cuBLAS cannot be loaded here; rebuild it with 'vigil build' on this machine", ex.Message);
+        // A plan without library tactics runs wherever the GPU and NVRTC match.
+        PlanFile.EnsureCompatible(plan.Header, "m.plan", "Test GPU", 9, 0, 13000, "13.0", "unavailable", "unavailable");
+    }
+
+    [Fact]
     public void Deserialize_Truncated_ThrowsCorruptOrTruncated()
     {
         var bytes = PlanFile.Serialize(MakePlan(PlanPrecision.Fp32));
@@ -91,7 +133,11 @@ public class PlanFileTests
     [Fact]
     public async Task InspectCommand_WrittenPlan_PrintsHeaderAndLayers()
     {
-        var plan = MakePlan(PlanPrecision.Fp16);
+        var built = MakePlan(PlanPrecision.Fp16);
+        var conv = built.Program.Layers.Last(l => l.Kind == LayerKind.Conv);
+        conv.Tactic = "cudnn:WINOGRAD";
+        conv.TacticMicroseconds = 7.5f;
+        var plan = new PlanModel { Header = built.Header with { CudnnVersion = "9.14.0" }, Program = built.Program, ConstantStorage = built.ConstantStorage };
         string path = Path.Combine(Path.GetTempPath(), $"vigil-inspect-{Environment.ProcessId}.plan");
         PlanFile.Save(plan, path);
         try
@@ -110,6 +156,9 @@ public class PlanFileTests
             Assert.Contains("precision:   Fp16", text);
             Assert.Contains("batch:       min 1, opt 4, max 8", text);
             Assert.Contains("tactic direct 12.5 us", text);
+            Assert.Contains("tactic cudnn:WINOGRAD 7.5 us", text);
+            Assert.Contains("cuDNN 9.14.0, cuBLAS none", text);
+            Assert.Contains("tactics:     1 layers on library tactics (cudnn:WINOGRAD x1)", text);
             Assert.Contains("input:       input:0 [N,128,128,3] float32", text);
         }
         finally { File.Delete(path); }
