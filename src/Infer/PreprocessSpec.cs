@@ -46,6 +46,20 @@ public sealed record PreprocessSpec
     public ChannelOrder Channels { get; init; } = ChannelOrder.Bgr;
     public float[] Mean { get; init; } = [0f, 0f, 0f];
     public float[] Scale { get; init; } = [1f, 1f, 1f];
+
+    /// <summary>The range of the values this preprocessing writes (pixels 0..255 through <see cref="Mean"/> and <see cref="Scale"/>, and the pad value).</summary>
+    public (float Low, float High) OutputRange()
+    {
+        float lo = float.MaxValue, hi = float.MinValue;
+        for (int c = 0; c < Mean.Length; c++)
+            foreach (float v in new[] { 0f, 255f, PadValue })
+            {
+                float o = (v - Mean[c]) * Scale[c];
+                lo = Math.Min(lo, o);
+                hi = Math.Max(hi, o);
+            }
+        return (lo, hi);
+    }
     public TensorLayout Layout { get; init; } = TensorLayout.Nchw;
     public TensorElementType ElementType { get; init; } = TensorElementType.Float32;
 

@@ -110,6 +110,8 @@ public static class PipelineComponentsFactory
             BatchMin = 1,
             BatchOpt = o.MaxBatch,
             BatchMax = o.MaxBatch,
+            // The FP16 range check runs on inputs in the range the detector's preprocessing produces.
+            CalibrationRange = DetectorModels.Create(o.Family).CreatePreprocessSpec(1, 1).OutputRange(),
         };
         try
         {

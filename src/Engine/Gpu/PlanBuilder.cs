@@ -26,8 +26,15 @@ public sealed record BuildOptions
     /// </summary>
     public float Fp32Above { get; init; } = 65504f / 8;
 
-    /// <summary>Calibration inputs (dense, one image each, per program input); null = two synthetic images, uniform in [0, 1) and [0, 255).</summary>
+    /// <summary>Calibration inputs (dense, images back to back, per program input); they take precedence over <see cref="CalibrationRange"/>.</summary>
     public IReadOnlyList<float[]>? CalibrationInputs { get; init; }
+
+    /// <summary>
+    /// The range the model's input values come from (the pipeline passes its preprocessing's output range): the range
+    /// check then runs on two synthetic images uniform in it. Null = one image uniform in [0, 1) and one in [0, 255),
+    /// which errs towards FP32 for models fed normalized values.
+    /// </summary>
+    public (float Low, float High)? CalibrationRange { get; init; }
     /// <summary>Which tactics are timed; the default comes from VIGIL_ENGINE_TACTICS (all, library or nvrtc; unset = all).</summary>
     public TacticFilter TacticFilter { get; init; } = LibraryTactics.FilterFromEnvironment();
 }
@@ -174,11 +181,16 @@ public static class PlanBuilder
         {
             var rnd = new Random(7);
             images = 2;
+            var (lo0, hi0, lo1, hi1) = o.CalibrationRange is { } r ? (r.Low, r.High, r.Low, r.High) : (0f, 1f, 0f, 255f);
             inputs = program.Inputs.Select(io =>
             {
                 long per = io.Ref.Count;
                 var data = new float[per * 2];
-                for (long i = 0; i < per; i++) { data[i] = (float)rnd.NextDouble(); data[per + i] = (float)rnd.NextDouble() * 255f; }
+                for (long i = 0; i < per; i++)
+                {
+                    data[i] = lo0 + (float)rnd.NextDouble() * (hi0 - lo0);
+                    data[per + i] = lo1 + (float)rnd.NextDouble() * (hi1 - lo1);
+                }
                 return data;
             }).ToList();
         }

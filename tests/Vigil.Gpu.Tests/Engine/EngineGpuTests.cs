@@ -39,6 +39,10 @@ internal static class EngineGpuEnv
         return s.OutputMetadata.Keys.Select(k => r.First(x => x.Name == k).AsTensor<float>().ToArray()).ToArray();
     }
 
+    /// <summary>The input range the test data of a model is drawn from: BlazeFace takes [-1, 1], the others pixel values.</summary>
+    public static (float Low, float High) InputRange(string modelPath) =>
+        Path.GetFileName(modelPath).StartsWith("blazeface", StringComparison.Ordinal) ? (-1f, 1f) : (0f, 255f);
+
     public static double RelL2(ReadOnlySpan<float> a, ReadOnlySpan<float> e)
     {
         double num = 0, den = 0;
@@ -64,7 +68,7 @@ public sealed class EngineGpuTests(GpuFixture gpu)
     }
 
     private PlanModel Build(string path, PlanPrecision precision, int opt, int max) =>
-        PlanBuilder.Build(gpu.Context, gpu.Compiler, path, new BuildOptions { Precision = precision, BatchMin = 1, BatchOpt = opt, BatchMax = max });
+        PlanBuilder.Build(gpu.Context, gpu.Compiler, path, new BuildOptions { Precision = precision, BatchMin = 1, BatchOpt = opt, BatchMax = max, CalibrationRange = EngineGpuEnv.InputRange(path) });
 
     [Theory]
     [MemberData(nameof(Models))]
@@ -103,7 +107,7 @@ public sealed class EngineGpuTests(GpuFixture gpu)
                 worst = Math.Max(worst, EngineGpuEnv.RelL2(outs[k].AsSpan(n * len, len), expected[k]));
             }
         }
-        EngineGpuEnv.Report($"accuracy {model} {precision} batch {batch}: worst relative L2 vs ONNX Runtime CPU = {worst.ToString("E3", CultureInfo.InvariantCulture)} (limit {tol:E0}); tactics {string.Join(", ", plan.Program.Layers.GroupBy(l => l.Tactic).Select(g => $"{g.Key} x{g.Count()}"))}");
+        EngineGpuEnv.Report($"accuracy {model} {precision} batch {batch}: worst relative L2 vs ONNX Runtime CPU = {worst.ToString("E3", CultureInfo.InvariantCulture)} (limit {tol:E0}); {plan.Program.Buffers.Count(b => b.Fp32)} buffer(s) kept in FP32; tactics {string.Join(", ", plan.Program.Layers.GroupBy(l => l.Tactic).Select(g => $"{g.Key} x{g.Count()}"))}");
         Assert.True(worst <= tol, $"{model} {precision}: relative L2 {worst:E3} > {tol:E0}");
     }
 

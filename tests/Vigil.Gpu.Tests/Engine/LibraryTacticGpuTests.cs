@@ -24,6 +24,7 @@ public sealed class LibraryTacticGpuTests(GpuFixture gpu)
         var plan = PlanBuilder.Build(gpu.Context, gpu.Compiler, path, new BuildOptions
         {
             Precision = precision, BatchMin = min, BatchOpt = opt, BatchMax = max, TacticFilter = filter,
+            CalibrationRange = EngineGpuEnv.InputRange(path),
         }, log);
         string report = Environment.GetEnvironmentVariable("VIGIL_ENGINE_REPORT") ?? Path.Combine(Path.GetTempPath(), "vigil-engine-gpu-report.txt");
         string text = log.ToString();
