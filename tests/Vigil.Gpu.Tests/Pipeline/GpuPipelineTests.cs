@@ -76,10 +76,15 @@ public class GpuPipelineTests
     [InlineData("onnxruntime")]
     public async Task Run_GpuDevice_MatchesCpuPipelineDetections(string engine)
     {
+        // The first plan-engine run may build the plan (its tactic checks read results back); the counted run loads it from the cache.
+        if (engine == "plan") await RunAsync(ComputeDevice.Gpu, engine);
         long copiesBefore = Vigil.Cuda.CudaCounters.DeviceToHostCopies;
         var gpu = await RunAsync(ComputeDevice.Gpu, engine);
-        Console.WriteLine($"GPU ({engine}) pipeline: {Vigil.Cuda.CudaCounters.DeviceToHostCopies - copiesBefore} device-to-host copies for {Frames} frames " +
+        long copies = Vigil.Cuda.CudaCounters.DeviceToHostCopies - copiesBefore;
+        Console.WriteLine($"GPU ({engine}) pipeline: {copies} device-to-host copies for {Frames} frames " +
             "(one download per annotated frame; with the plan engine the rest are final boxes, with ONNX Runtime the input tensors)");
+        if (engine == "plan")
+            Assert.True(copies <= Frames * 3 / 2, $"{copies} device-to-host copies for {Frames} frames: more than the annotated frames and the final boxes");
         var cpu = await RunAsync(ComputeDevice.Cpu);
 
         Assert.Equal(Frames, gpu.Boxes.Count);
