@@ -46,3 +46,42 @@ public sealed class MixedPrecisionGpuTests(GpuFixture gpu)
         File.Delete(path);
     }
 }
+
+/// <summary>The engine on shapes the bundled models lack (dilation, stride 2 with asymmetric padding, odd sizes, residual 1x1, transpose).</summary>
+[Collection("Gpu")]
+public sealed class SyntheticModelGpuTests(GpuFixture gpu)
+{
+    [Theory]
+    [InlineData("fp32", "all")]
+    [InlineData("fp16", "all")]
+    [InlineData("fp16", "library")]
+    public void Run_MixedShapesModel_MatchesOnnxRuntime(string precision, string tactics)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"vigil-mixed-shapes-{Environment.ProcessId}-{precision}-{tactics}.onnx");
+        File.WriteAllBytes(path, SyntheticModels.MixedShapes());
+        var prec = precision == "fp16" ? PlanPrecision.Fp16 : PlanPrecision.Fp32;
+        double tol = prec == PlanPrecision.Fp16 ? 1e-2 : 1e-4;
+        const int batch = 3, per = 6 * 23 * 19, outPer = 108 * 20;
+        var x = SyntheticModels.Random(per * batch, 41, 2f);
+        var plan = PlanBuilder.Build(gpu.Context, gpu.Compiler, path, new BuildOptions
+        {
+            Precision = prec, BatchMin = 1, BatchOpt = batch, BatchMax = 4, CalibrationRange = (-2f, 2f),
+            TacticFilter = LibraryTactics.ParseFilter(tactics),
+        });
+        using var engine = new GpuEngine(gpu.Context, gpu.Compiler, plan, path);
+        engine.Inputs[0].CopyFrom(gpu.Stream, x);
+        engine.Run(gpu.Stream, batch);
+        gpu.Stream.Synchronize();
+        var y = engine.Outputs[0].ToArray(gpu.Stream);
+        double worst = 0;
+        for (int n = 0; n < batch; n++)
+        {
+            var expected = EngineGpuEnv.Ort(path, "x", [1, 6, 23, 19], x.AsSpan(n * per, per).ToArray())[0];
+            worst = Math.Max(worst, EngineGpuEnv.RelL2(y.AsSpan(n * outPer, outPer), expected));
+        }
+        EngineGpuEnv.Report($"mixed-shapes model {precision} ({tactics} tactics) batch {batch}: worst relative L2 vs ONNX Runtime CPU = "
+            + $"{worst.ToString("E3", CultureInfo.InvariantCulture)} (limit {tol:E0}); tactics {string.Join(", ", plan.Program.Layers.Select(l => l.Tactic))}");
+        Assert.True(worst <= tol, $"relative L2 {worst:E3} > {tol:E0}");
+        File.Delete(path);
+    }
+}

@@ -74,4 +74,18 @@ public class MixedPrecisionTests
         string text = PlanFile.Describe(loaded, bytes.Length);
         Assert.Contains("kept in FP32 (FP16 would overflow): " + program.Layers.First(l => l.Kind == LayerKind.Conv).Name, text);
     }
+
+    [Fact]
+    public void Run_MixedShapesModel_CpuExecutorMatchesOnnxRuntime()
+    {
+        byte[] bytes = SyntheticModels.MixedShapes();
+        var compiled = ModelCompiler.Compile(OnnxImporter.Parse(bytes, "mixed_shapes.onnx"), OptimizerOptions.All, 2);
+        var x = SyntheticModels.Random(6 * 23 * 19, 31, 2f);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(bytes);
+        using var results = session.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("x", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x, [1, 6, 23, 19]))]);
+        var expected = results.First().AsTensor<float>().ToArray();
+        var got = new CpuExecutor(compiled.Program).Run([x], 1)[0];
+        Assert.Equal(expected.Length, got.Length);
+        Assert.True(EngineTestModels.RelativeL2(got, expected) < 1e-5);
+    }
 }

@@ -103,4 +103,39 @@ internal static class SyntheticModels
         g.Node.Add(Node("conv2", "Conv", ["c", "w2", "b2"], ["y"], Ints("kernel_shape", 1, 1)));
         return Model(g);
     }
+
+    /// <summary>
+    /// Shapes the bundled models do not have: x[1,6,23,19] -> Conv 3x3 stride 2 dilation 2 with asymmetric padding + SiLU
+    /// -> depthwise 3x3 dilation 2 -> Conv 1x1 (24->20, 108 pixels) + Relu -> Conv 1x1 (20->20) + residual Add ->
+    /// MaxPool 5x5 stride 1 -> Reshape -> Transpose -> Unsqueeze -> y[1,108,20,1].
+    /// </summary>
+    public static byte[] MixedShapes()
+    {
+        var g = new GraphProto { Name = "mixed_shapes" };
+        g.Input.Add(Value("x", 1, 6, 23, 19));
+        g.Output.Add(Value("y", 1, 108, 20, 1));
+        g.Initializer.Add(Floats("w1", [24, 6, 3, 3], Random(24 * 6 * 9, 1, 0.3f)));
+        g.Initializer.Add(Floats("b1", [24], Random(24, 2)));
+        g.Initializer.Add(Floats("wd", [24, 1, 3, 3], Random(24 * 9, 3, 0.5f)));
+        g.Initializer.Add(Floats("bd", [24], Random(24, 4)));
+        g.Initializer.Add(Floats("w2", [20, 24, 1, 1], Random(20 * 24, 5, 0.3f)));
+        g.Initializer.Add(Floats("b2", [20], Random(20, 6)));
+        g.Initializer.Add(Floats("w3", [20, 20, 1, 1], Random(20 * 20, 7, 0.3f)));
+        g.Initializer.Add(Floats("b3", [20], Random(20, 8)));
+        g.Initializer.Add(new TensorProto { Name = "shp", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 3 }, Int64Data = { 1, 20, 108 } });
+        g.Node.Add(Node("c1", "Conv", ["x", "w1", "b1"], ["a"], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("dilations", 2, 2), Ints("pads", 2, 1, 2, 1)));
+        g.Node.Add(Node("s1", "Sigmoid", ["a"], ["as"]));
+        g.Node.Add(Node("m1", "Mul", ["a", "as"], ["a2"]));
+        g.Node.Add(Node("dw", "Conv", ["a2", "wd", "bd"], ["d"], Ints("kernel_shape", 3, 3), Ints("dilations", 2, 2), Ints("pads", 2, 2, 2, 2),
+            new AttributeProto { Name = "group", Type = AttributeProto.Types.AttributeType.Int, I = 24 }));
+        g.Node.Add(Node("c2", "Conv", ["d", "w2", "b2"], ["e"], Ints("kernel_shape", 1, 1)));
+        g.Node.Add(Node("r2", "Relu", ["e"], ["e2"]));
+        g.Node.Add(Node("c3", "Conv", ["e2", "w3", "b3"], ["f"], Ints("kernel_shape", 1, 1)));
+        g.Node.Add(Node("add", "Add", ["f", "e2"], ["h"]));
+        g.Node.Add(Node("mp", "MaxPool", ["h"], ["p"], Ints("kernel_shape", 5, 5), Ints("pads", 2, 2, 2, 2)));
+        g.Node.Add(Node("rs", "Reshape", ["p", "shp"], ["q"]));
+        g.Node.Add(Node("tr", "Transpose", ["q"], ["t"], Ints("perm", 0, 2, 1)));
+        g.Node.Add(Node("us", "Unsqueeze", ["t"], ["y"], Ints("axes", 3)));
+        return Model(g, 11);
+    }
 }
