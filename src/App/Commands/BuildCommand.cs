@@ -19,7 +19,12 @@ internal static class BuildCommand
         var timing = new Option<FileInfo?>("--timing-cache") { Description = "tactic timing cache file (default: in the kernel cache folder)" };
         var verbose = new Option<bool>("--verbose") { Description = "print the layer list before and after optimization and each chosen tactic" };
         var tactics = new Option<string?>("--tactics") { Description = "tactics to time: all (default), library (cuDNN/cuBLAS where they apply) or nvrtc; default from VIGIL_ENGINE_TACTICS" };
-        var cmd = new Command("build", "Build an optimized inference plan for this GPU from an ONNX model") { model, precision, batch, output, timing, verbose, tactics };
+        var calibration = new Option<string?>("--calibration-range")
+        {
+            Description = "FP16 range check: the range of the model's input values, low:high (e.g. 0:255 for pixels, -1:1); " +
+                "default: one synthetic image in [0,1) and one in [0,255)",
+        };
+        var cmd = new Command("build", "Build an optimized inference plan for this GPU from an ONNX model") { model, precision, batch, output, timing, verbose, tactics, calibration };
         cmd.SetAction(parse =>
         {
             try
@@ -32,6 +37,7 @@ internal static class BuildCommand
                     var other => throw new EngineException($"--precision {other}: expected fp32 or fp16 (int8 needs calibration, not implemented yet)"),
                 };
                 var (min, opt, max) = ParseBatch(parse.GetValue(batch)!);
+                var range = parse.GetValue(calibration) is { } c ? ParseRange(c) : ((float, float)?)null;
                 string outPath = parse.GetValue(output)?.FullName ?? Path.ChangeExtension(m.FullName, ".plan");
                 using var ctx = CudaContext.Create(0);
                 var compiler = new KernelCompiler(ctx);
@@ -40,6 +46,7 @@ internal static class BuildCommand
                 var plan = PlanBuilder.Build(ctx, compiler, m.FullName, new BuildOptions
                 {
                     Precision = prec, BatchMin = min, BatchOpt = opt, BatchMax = max, TimingCache = parse.GetValue(timing)?.FullName, TacticFilter = filter,
+                    CalibrationRange = range,
                 }, log);
                 PlanFile.Save(plan, outPath);
                 Console.WriteLine($"{outPath}: {prec} plan for {ctx.Name}, batch {min}:{opt}:{max}, {plan.Program.Layers.Count} layers, {new FileInfo(outPath).Length:N0} bytes, built in {plan.Header.BuildSeconds:F1} s");
@@ -52,6 +59,17 @@ internal static class BuildCommand
             }
         });
         return cmd;
+    }
+
+    internal static (float Low, float High) ParseRange(string s)
+    {
+        var parts = s.Split(':');
+        if (parts.Length == 2
+            && float.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out float lo)
+            && float.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out float hi)
+            && float.IsFinite(lo) && float.IsFinite(hi) && lo < hi)
+            return (lo, hi);
+        throw new EngineException($"--calibration-range {s}: expected low:high with low < high (e.g. 0:255 or -1:1)");
     }
 
     internal static (int Min, int Opt, int Max) ParseBatch(string s)

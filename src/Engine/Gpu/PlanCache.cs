@@ -10,11 +10,19 @@ namespace Vigil.Engine.Gpu;
 /// </summary>
 public static class PlanCache
 {
-    /// <summary>The cached plan's path: <c>model.onnx</c> becomes <c>model.&lt;gpu&gt;-sm90-fp16-b1-8-64.plan</c> beside it.</summary>
-    public static string PathFor(CudaContext ctx, string onnxPath, BuildOptions o)
+    /// <summary>
+    /// The cached plan's path: <c>model.onnx</c> becomes <c>model.&lt;gpu&gt;-sm90-fp16-b1-8-64-&lt;options&gt;.plan</c> beside it,
+    /// where &lt;options&gt; is a short hash of the remaining choices that change the plan (tactic filter, FP16 range check).
+    /// </summary>
+    public static string PathFor(CudaContext ctx, string onnxPath, BuildOptions o) => PathFor(ctx.Name, ctx.Architecture, onnxPath, o);
+
+    internal static string PathFor(string gpuName, string architecture, string onnxPath, BuildOptions o)
     {
-        string gpu = new(ctx.Name.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray());
-        string name = $"{Path.GetFileNameWithoutExtension(onnxPath)}.{gpu}-{ctx.Architecture.Replace("_", "", StringComparison.Ordinal)}-{o.Precision.ToString().ToLowerInvariant()}-b{o.BatchMin}-{o.BatchOpt}-{o.BatchMax}.plan";
+        string gpu = new(gpuName.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray());
+        string range = o.CalibrationRange is { } r ? FormattableString.Invariant($"{r.Low:R}:{r.High:R}") : "default";
+        string choices = FormattableString.Invariant($"{o.TacticFilter}|{range}|{o.Fp32Above:R}");
+        string tag = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(choices)))[..8];
+        string name = $"{Path.GetFileNameWithoutExtension(onnxPath)}.{gpu}-{architecture.Replace("_", "", StringComparison.Ordinal)}-{o.Precision.ToString().ToLowerInvariant()}-b{o.BatchMin}-{o.BatchOpt}-{o.BatchMax}-{tag}.plan";
         return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(onnxPath))!, name);
     }
 
