@@ -677,7 +677,7 @@ public sealed partial class KernelGenerator
                   float bias = {{ConstF(l.Inputs[2])}}[c];
                   __syncthreads();
                   T* Y = A + {{Addr(y, "n")}};
-                {{(R == 1 ? "" : "")}}
+
                 """);
             if (R == 1)
             {
