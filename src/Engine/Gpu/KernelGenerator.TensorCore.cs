@@ -142,30 +142,10 @@ public sealed partial class KernelGenerator
                             int m = m0 + ml, p = p0 + pl;
                             if (m >= {{M}} || p >= {{P}}) continue;
                             long r0 = (long)m * {{P}} + p;
-                            unsigned short o[8];
-                            #pragma unroll
-                            for (int q = 0; q < 8; q++) {
-                              long r = r0 + q;
-                              float v = Cs[ml][pl + q];
 
                         """);
-                    string res = EpilogueScoped(sb, l, "v", "n", "r", "z");
-                    sb.Append($$"""
-                              o[q] = ST({{res}});
-                            }
-                            if (p + 8 <= {{P}}) {
-                              uint4 pk;
-                              pk.x = (unsigned)o[0] | ((unsigned)o[1] << 16); pk.y = (unsigned)o[2] | ((unsigned)o[3] << 16);
-                              pk.z = (unsigned)o[4] | ((unsigned)o[5] << 16); pk.w = (unsigned)o[6] | ((unsigned)o[7] << 16);
-                              *(uint4*)(Y + r0) = pk;
-                            } else {
-                              for (int q = 0; q < 8 && p + q < {{P}}; q++) Y[r0 + q] = o[q];
-                            }
-                          }
-                        }
-
-
-                        """);
+                    PackedStore(sb, l, 8, "Cs[ml][pl + q]", "p", P);
+                    sb.Append("    }\n}\n\n");
                 }
                 else
                 {
@@ -361,29 +341,10 @@ public sealed partial class KernelGenerator
                     int oy = oy0 + row, ox = ox0 + seg;
                     if (m >= {{M}} || oy >= {{OH}} || ox >= {{OW}}) continue;
                     long r0 = (long)m * {{P}} + (long)oy * {{OW}} + ox;
-                    unsigned short o[8];
-                    #pragma unroll
-                    for (int q = 0; q < 8; q++) {
-                      long r = r0 + q;
-                      float v = Cs[m][row * {{tw}} + seg + q];
 
                 """);
-            string res = EpilogueScoped(sb, l, "v", "n", "r", "z");
-            sb.Append($$"""
-                      o[q] = ST({{res}});
-                    }
-                    if (ox + 8 <= {{OW}}) {
-                      uint4 pk;
-                      pk.x = (unsigned)o[0] | ((unsigned)o[1] << 16); pk.y = (unsigned)o[2] | ((unsigned)o[3] << 16);
-                      pk.z = (unsigned)o[4] | ((unsigned)o[5] << 16); pk.w = (unsigned)o[6] | ((unsigned)o[7] << 16);
-                      *(uint4*)(Y + r0) = pk;
-                    } else {
-                      for (int q = 0; q < 8 && ox + q < {{OW}}; q++) Y[r0 + q] = o[q];
-                    }
-                  }
-                }
-
-                """);
+            PackedStore(sb, l, 8, $"Cs[m][row * {tw} + seg + q]", "ox", OW);
+            sb.Append("  }\n}\n\n");
         }
         else
         {
@@ -518,31 +479,10 @@ public sealed partial class KernelGenerator
                               int m = m0 + ml, p = t * {{bp}} + pl;
                               if (m >= {{M}} || p >= {{P}}) continue;
                               long r0 = (long)m * {{P}} + p;
-                              unsigned short o[{{vo}}];
-                              #pragma unroll
-                              for (int q = 0; q < {{vo}}; q++) {
-                                long r = r0 + q;
-                                float v = Cs[ml][pl + q];
 
                         """);
-                    string res = EpilogueScoped(sb, l, "v", "n", "r", "z");
-                    sb.Append($$"""
-                                o[q] = ST({{res}});
-                              }
-                              if (p + {{vo}} <= {{P}}) {
-                                {{(vo == 8 ? "uint4 pk; pk.z = (unsigned)o[4] | ((unsigned)o[5] << 16); pk.w = (unsigned)o[6] | ((unsigned)o[7] << 16);" : "uint2 pk;")}}
-                                pk.x = (unsigned)o[0] | ((unsigned)o[1] << 16); pk.y = (unsigned)o[2] | ((unsigned)o[3] << 16);
-                                *({{(vo == 8 ? "uint4" : "uint2")}}*)(Y + r0) = pk;
-                              } else {
-                                for (int q = 0; q < {{vo}} && p + q < {{P}}; q++) Y[r0 + q] = o[q];
-                              }
-                            }
-                            __syncthreads();
-                          }
-                          #undef VLOAD
-                        }
-
-                        """);
+                    PackedStore(sb, l, vo, "Cs[ml][pl + q]", "p", P);
+                    sb.Append("      }\n      __syncthreads();\n    }\n    #undef VLOAD\n}\n\n");
                     yield return new KernelCandidate($"tcp{bm}x{bp}t{tpb}", sb.ToString(), new KernelLaunch(fn, 0, (int)((tiles + tpb - 1) / tpb), (int)((M + bm - 1) / bm), 128));
                 }
             }
@@ -588,6 +528,35 @@ public sealed partial class KernelGenerator
                 }
 
             """;
+    }
+
+    /// <summary>
+    /// Emits the store of <paramref name="v"/> consecutive outputs starting at arena index <c>r0</c> of <c>Y</c> (FP16): each
+    /// value (<paramref name="source"/>, an expression of <c>q</c>) goes through the epilogue, the halves are packed into
+    /// one 8- or 16-byte store, and a scalar tail handles the end of a row (<paramref name="pos"/> + q &lt; <paramref name="limit"/>).
+    /// </summary>
+    private void PackedStore(StringBuilder sb, Layer l, int v, string source, string pos, long limit)
+    {
+        sb.Append($$"""
+                  unsigned short o[{{v}}];
+                  #pragma unroll
+                  for (int q = 0; q < {{v}}; q++) {
+                    long r = r0 + q;
+                    float v = {{source}};
+
+            """);
+        string res = EpilogueScoped(sb, l, "v", "n", "r", "z");
+        string vt = v == 8 ? "uint4" : "uint2";
+        string pack = v == 8
+            ? "pk.x = (unsigned)o[0] | ((unsigned)o[1] << 16); pk.y = (unsigned)o[2] | ((unsigned)o[3] << 16); pk.z = (unsigned)o[4] | ((unsigned)o[5] << 16); pk.w = (unsigned)o[6] | ((unsigned)o[7] << 16);"
+            : "pk.x = (unsigned)o[0] | ((unsigned)o[1] << 16); pk.y = (unsigned)o[2] | ((unsigned)o[3] << 16);";
+        sb.Append($$"""
+                    o[q] = ST({{res}});
+                  }
+                  if ({{pos}} + {{v}} <= {{limit}}) { {{vt}} pk; {{pack}} *({{vt}}*)(Y + r0) = pk; }
+                  else for (int q = 0; q < {{v}} && {{pos}} + q < {{limit}}; q++) Y[r0 + q] = o[q];
+
+            """);
     }
 
     /// <summary>The fused epilogue in its own scope (so it can be emitted several times in one kernel); returns a variable holding the result.</summary>
